@@ -1,0 +1,184 @@
+/**
+ * A typed client for the emulator's control API, and a launcher that runs the emulator as its own
+ * process (the way `npm start` does) for tests in other packages.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface MintedLoginCodes {
+  appid: string;
+  openid: string;
+  unionid?: string;
+  /** The user's session_key on the "phone" after the last wx.login. */
+  sessionKey: string;
+  codes: string[];
+}
+
+export interface EncryptedUserInfo {
+  encryptedData: string;
+  iv: string;
+  rawData: string;
+  signature: string;
+}
+
+export type FaultSpec =
+  | { path: string; kind: 'errcode'; errcode: number; times?: number | 'always' }
+  | { path: string; kind: 'http_500' | 'non_json' | 'hang'; times?: number | 'always' };
+
+export class EmulatorControl {
+  constructor(readonly url: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.url}/__control${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`emulator control ${method} ${path}: ${response.status} ${text}`);
+    return JSON.parse(text) as T;
+  }
+
+  addApp(appid: string, secret: string): Promise<{ appid: string }> {
+    return this.call('POST', '/apps', { appid, secret });
+  }
+
+  /** wx.login on a phone: `count` fresh codes for one user (a new user when openid is absent). */
+  mintLoginCodes(input: {
+    appid: string;
+    openid?: string;
+    unionid?: string;
+    count?: number;
+    risky?: boolean;
+  }): Promise<MintedLoginCodes> {
+    return this.call('POST', '/login-codes', input);
+  }
+
+  async mintLoginCode(input: { appid: string; openid?: string; unionid?: string; risky?: boolean }) {
+    const minted = await this.mintLoginCodes({ ...input, count: 1 });
+    return { ...minted, code: minted.codes[0] as string };
+  }
+
+  mintPhoneCodes(input: {
+    appid: string;
+    purePhoneNumber?: string;
+    countryCode?: string;
+    count?: number;
+  }): Promise<{ codes: string[]; purePhoneNumber: string; countryCode: string }> {
+    return this.call('POST', '/phone-codes', input);
+  }
+
+  encryptedUserInfo(input: {
+    appid: string;
+    openid: string;
+    nickName?: string;
+    avatarUrl?: string;
+    watermarkAppid?: string;
+  }): Promise<EncryptedUserInfo> {
+    return this.call('POST', '/encrypted-userinfo', input);
+  }
+
+  encryptedPhone(input: {
+    appid: string;
+    openid: string;
+    purePhoneNumber?: string;
+    countryCode?: string;
+    watermarkAppid?: string;
+  }): Promise<{ encryptedData: string; iv: string }> {
+    return this.call('POST', '/encrypted-phone', input);
+  }
+
+  setOAuthUser(input: {
+    appid: string;
+    openid?: string;
+    unionid?: string;
+    nickname?: string;
+    headimgurl?: string;
+    consent?: 'allow' | 'deny';
+  }): Promise<{ openid: string; unionid?: string }> {
+    return this.call('PUT', '/oauth-user', input);
+  }
+
+  mintOAuthCode(input: {
+    appid: string;
+    scope: 'snsapi_base' | 'snsapi_userinfo';
+  }): Promise<{ code: string; openid: string }> {
+    return this.call('POST', '/oauth-codes', input);
+  }
+
+  injectFault(fault: FaultSpec): Promise<{ id: number }> {
+    return this.call('POST', '/faults', fault);
+  }
+
+  clearFaults(): Promise<unknown> {
+    return this.call('DELETE', '/faults');
+  }
+
+  /** Requests received per WeChat path, faulted ones included. */
+  async calls(): Promise<Record<string, number>> {
+    return (await this.call<{ calls: Record<string, number> }>('GET', '/calls')).calls;
+  }
+
+  async callCount(path: string): Promise<number> {
+    return (await this.calls())[path] ?? 0;
+  }
+
+  advanceClock(seconds: number): Promise<{ now: string }> {
+    return this.call('POST', '/clock', { advanceSeconds: seconds });
+  }
+
+  reset(): Promise<unknown> {
+    return this.call('POST', '/reset');
+  }
+}
+
+export interface EmulatorProcess {
+  url: string;
+  control: EmulatorControl;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const CLI_PATH = fileURLToPath(new URL('./cli.js', import.meta.url));
+
+/** Runs `wechat-emulator` as a child process on a free port and waits for its "listening on" line. */
+export function startEmulatorProcess(options: {
+  apps: readonly { appid: string; secret: string }[];
+  port?: number;
+}): Promise<EmulatorProcess> {
+  const args = [CLI_PATH, '--port', String(options.port ?? 0)];
+  for (const app of options.apps) args.push('--app', `${app.appid}:${app.secret}`);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`wechat-emulator did not start within 10 s:\n${output}`));
+    }, 10_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (!match?.[1]) return;
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      const url = match[1];
+      resolve({
+        url,
+        control: new EmulatorControl(url),
+        pid: child.pid ?? -1,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`wechat-emulator exited with ${code} before listening:\n${output}`));
+    });
+  });
+}

@@ -1,0 +1,208 @@
+/**
+ * The control API under /__control: what a test does on the "phone" side (wx.login, the phone
+ * button, getUserInfo, the OAuth consent page) and how it breaks WeChat on purpose.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { encryptOpenData, signRawData } from './open-data.js';
+import { type EmulatorState, type FaultKind, defaultOAuthProfile } from './state.js';
+
+class ControlInputError extends Error {}
+
+type Body = Record<string, unknown>;
+
+function body(request: FastifyRequest): Body {
+  if (typeof request.body !== 'string' || request.body === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(request.body);
+  } catch {
+    throw new ControlInputError('body is not JSON');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ControlInputError('body must be a JSON object');
+  }
+  return parsed as Body;
+}
+
+function str(b: Body, key: string): string {
+  const value = b[key];
+  if (typeof value !== 'string' || value === '') throw new ControlInputError(`${key} must be a non-empty string`);
+  return value;
+}
+
+function optStr(b: Body, key: string): string | undefined {
+  return b[key] === undefined ? undefined : str(b, key);
+}
+
+function optInt(b: Body, key: string, min: number, max: number): number | undefined {
+  const value = b[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ControlInputError(`${key} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function knownApp(state: EmulatorState, b: Body): string {
+  const appid = str(b, 'appid');
+  if (!state.apps.has(appid)) throw new ControlInputError(`unknown appid ${appid}: register it first`);
+  return appid;
+}
+
+const FAULT_KINDS: readonly FaultKind[] = ['errcode', 'http_500', 'non_json', 'hang'];
+
+export function registerControlRoutes(app: FastifyInstance, state: EmulatorState): void {
+  app.setErrorHandler((error, _request, reply: FastifyReply) => {
+    if (error instanceof ControlInputError) {
+      return reply.code(400).send({ error: { code: 'bad_request', message: error.message } });
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return reply.code(500).send({ error: { code: 'internal', message } });
+  });
+
+  app.post('/__control/apps', (request) => {
+    const b = body(request);
+    const appid = str(b, 'appid');
+    state.apps.set(appid, { appid, secret: str(b, 'secret') });
+    return { appid };
+  });
+
+  /** wx.login on the phone, `count` times: fresh codes, and the session_key rotates each time. */
+  app.post('/__control/login-codes', (request) => {
+    const b = body(request);
+    const appid = knownApp(state, b);
+    const count = optInt(b, 'count', 1, 100_000) ?? 1;
+    let openid = optStr(b, 'openid');
+    const unionid = optStr(b, 'unionid');
+    const risky = b.risky === true;
+    const codes: string[] = [];
+    let sessionKey = '';
+    for (let i = 0; i < count; i += 1) {
+      const minted = state.mintLoginCode({ appid, openid, unionid, risky });
+      openid = minted.user.openid;
+      sessionKey = minted.user.sessionKey;
+      codes.push(minted.code);
+    }
+    return { appid, openid, unionid, sessionKey, codes };
+  });
+
+  /** The getPhoneNumber button's code. */
+  app.post('/__control/phone-codes', (request) => {
+    const b = body(request);
+    const appid = knownApp(state, b);
+    const purePhoneNumber = optStr(b, 'purePhoneNumber') ?? '13800138000';
+    const countryCode = optStr(b, 'countryCode') ?? '86';
+    const count = optInt(b, 'count', 1, 100_000) ?? 1;
+    const codes = Array.from({ length: count }, () =>
+      state.mintPhoneCode(appid, purePhoneNumber, countryCode),
+    );
+    return { codes, purePhoneNumber, countryCode };
+  });
+
+  /** What wx.getUserInfo returns on the phone, encrypted with the user's current session_key. */
+  app.post('/__control/encrypted-userinfo', (request) => {
+    const b = body(request);
+    const appid = knownApp(state, b);
+    const user = state.getUser(appid, str(b, 'openid'));
+    if (!user) throw new ControlInputError('unknown openid for this appid: mint a login code first');
+    const profile = {
+      nickName: optStr(b, 'nickName') ?? '微信用户',
+      gender: 0,
+      language: 'zh_CN',
+      city: '',
+      province: '',
+      country: '',
+      avatarUrl: optStr(b, 'avatarUrl') ?? 'https://thirdwx.qlogo.cn/mmopen/vi_32/emulator/132',
+    };
+    const rawData = JSON.stringify(profile);
+    const plain = {
+      openId: user.openid,
+      ...profile,
+      ...(user.unionid ? { unionId: user.unionid } : {}),
+      watermark: { timestamp: Math.floor(state.now() / 1000), appid: optStr(b, 'watermarkAppid') ?? appid },
+    };
+    return {
+      ...encryptOpenData(user.sessionKey, plain),
+      rawData,
+      signature: signRawData(rawData, user.sessionKey),
+    };
+  });
+
+  /** The legacy getPhoneNumber button: encryptedData and iv. */
+  app.post('/__control/encrypted-phone', (request) => {
+    const b = body(request);
+    const appid = knownApp(state, b);
+    const user = state.getUser(appid, str(b, 'openid'));
+    if (!user) throw new ControlInputError('unknown openid for this appid: mint a login code first');
+    const purePhoneNumber = optStr(b, 'purePhoneNumber') ?? '13800138000';
+    const countryCode = optStr(b, 'countryCode') ?? '86';
+    return encryptOpenData(user.sessionKey, {
+      phoneNumber: countryCode === '86' ? purePhoneNumber : `+${countryCode}${purePhoneNumber}`,
+      purePhoneNumber,
+      countryCode,
+      watermark: { timestamp: Math.floor(state.now() / 1000), appid: optStr(b, 'watermarkAppid') ?? appid },
+    });
+  });
+
+  /** Who is "in the browser" for an Official Account, and whether they consent. */
+  app.put('/__control/oauth-user', (request) => {
+    const b = body(request);
+    const appid = knownApp(state, b);
+    const consent = b.consent === 'deny' ? 'deny' : 'allow';
+    const profile = defaultOAuthProfile(appid, {
+      ...(optStr(b, 'openid') ? { openid: str(b, 'openid') } : {}),
+      unionid: optStr(b, 'unionid'),
+      ...(optStr(b, 'nickname') ? { nickname: str(b, 'nickname') } : {}),
+      ...(optStr(b, 'headimgurl') ? { headimgurl: str(b, 'headimgurl') } : {}),
+      consent,
+    });
+    state.oauthBrowserUser.set(appid, profile);
+    return { openid: profile.openid, unionid: profile.unionid };
+  });
+
+  /** An OAuth code without going through the authorize redirect. */
+  app.post('/__control/oauth-codes', (request) => {
+    const b = body(request);
+    const appid = knownApp(state, b);
+    const scope = b.scope === 'snsapi_base' ? 'snsapi_base' : 'snsapi_userinfo';
+    const profile = state.browserUser(appid);
+    return { code: state.mintOAuthCode(profile, scope), openid: profile.openid };
+  });
+
+  /**
+   * Arms a fault for the next `times` requests to a WeChat path ("always" for every one).
+   * kind: errcode (with `errcode`, e.g. -1 or 45011), http_500, non_json, hang.
+   */
+  app.post('/__control/faults', (request) => {
+    const b = body(request);
+    const path = str(b, 'path');
+    const kind = str(b, 'kind') as FaultKind;
+    if (!FAULT_KINDS.includes(kind)) throw new ControlInputError(`kind must be one of ${FAULT_KINDS.join(', ')}`);
+    const errcode = kind === 'errcode' ? optInt(b, 'errcode', -1, 99_999) : 0;
+    if (errcode === undefined) throw new ControlInputError('errcode is required for kind errcode');
+    const times = b.times === 'always' ? Number.POSITIVE_INFINITY : (optInt(b, 'times', 1, 1_000_000) ?? 1);
+    const fault = state.addFault(path, kind, errcode, times);
+    return { id: fault.id };
+  });
+
+  app.delete('/__control/faults', () => {
+    state.clearFaults();
+    return { ok: true };
+  });
+
+  app.get('/__control/calls', () => ({ calls: Object.fromEntries(state.calls) }));
+
+  /** Moves the emulator's clock forward: codes and tokens expire without waiting. */
+  app.post('/__control/clock', (request) => {
+    const b = body(request);
+    const seconds = optInt(b, 'advanceSeconds', 0, 365 * 24 * 3600);
+    if (seconds === undefined) throw new ControlInputError('advanceSeconds is required');
+    state.advanceClock(seconds * 1000);
+    return { now: new Date(state.now()).toISOString() };
+  });
+
+  app.post('/__control/reset', () => {
+    state.reset();
+    return { ok: true };
+  });
+}
