@@ -1,0 +1,24 @@
+import { WechatAuthError } from '../errors.js';
+import type { UserRecord } from '../store/types.js';
+import type { AuthDeps } from './deps.js';
+import { type PublicUser, toPublicUser } from './public-user.js';
+import type { SessionContext } from './sessions.js';
+
+/** The caller's user record; unauthorized if it no longer exists. */
+export async function loadUser(userId: string, deps: Pick<AuthDeps, 'store'>): Promise<UserRecord> {
+  const user = await deps.store.users.findUser(userId);
+  if (!user) throw new WechatAuthError('unauthorized', 'the user of this session no longer exists');
+  return user;
+}
+
+export async function me(
+  session: SessionContext,
+  deps: Pick<AuthDeps, 'store'>,
+): Promise<{ user: PublicUser }> {
+  return { user: toPublicUser(await loadUser(session.userId, deps)) };
+}
+
+/** Ends the session of this bearer token. */
+export async function logout(token: string | undefined, deps: Pick<AuthDeps, 'sessions'>): Promise<void> {
+  await deps.sessions.revoke(token);
+}

@@ -1,0 +1,59 @@
+/**
+ * bindPhone: the getPhoneNumber button's code exchanged through the access-token broker (each
+ * success costs the account money, so never retried once answered), or the legacy encrypted
+ * payload decrypted with the stored session_key.
+ * @see https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/getPhoneNumber.html
+ */
+import { z } from 'zod';
+import { WechatAuthError } from '../errors.js';
+import { decryptOpenData } from '../crypto/open-data.js';
+import type { AuthDeps } from './deps.js';
+import { sessionKeyOf } from './profile.js';
+import { type PublicUser, toPublicUser } from './public-user.js';
+import { parseInput, phoneInput } from './schemas.js';
+import type { SessionContext } from './sessions.js';
+
+export interface PhoneNumber {
+  purePhoneNumber: string;
+  countryCode: string;
+}
+
+const decryptedPhone = z.object({
+  purePhoneNumber: z.string().regex(/^\d{4,20}$/),
+  countryCode: z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(/^\d{1,4}$/)),
+});
+
+export async function bindPhone(
+  input: unknown,
+  session: SessionContext,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'wechat' | 'tokens'>,
+): Promise<{ user: PublicUser }> {
+  const parsed = parseInput(phoneInput, input);
+  let phone: PhoneNumber;
+  if ('code' in parsed) {
+    const info = await deps.tokens.call(session.appid, (token) => deps.wechat.getPhoneNumber(token, parsed.code));
+    if (info.watermark.appid !== session.appid) {
+      throw new WechatAuthError('invalid_encrypted_data', 'the phone number was issued for another app');
+    }
+    phone = { purePhoneNumber: info.purePhoneNumber, countryCode: info.countryCode };
+  } else {
+    const sessionKey = await sessionKeyOf(session, deps);
+    const data = decryptOpenData({ sessionKey, encryptedData: parsed.encryptedData, iv: parsed.iv, appid: session.appid });
+    const checked = decryptedPhone.safeParse(data);
+    if (!checked.success) throw new WechatAuthError('invalid_encrypted_data', 'the payload holds no phone number');
+    phone = checked.data;
+  }
+  return saveVerifiedPhone(session.userId, phone, deps);
+}
+
+/** Stores a phone number WeChat vouched for (also used by the cloud runtime's openapi result). */
+export async function saveVerifiedPhone(
+  userId: string,
+  phone: PhoneNumber,
+  deps: Pick<AuthDeps, 'store' | 'now'>,
+): Promise<{ user: PublicUser }> {
+  const now = deps.now();
+  const user = await deps.store.users.setPhone(userId, { ...phone, verifiedAt: now }, now);
+  if (!user) throw new WechatAuthError('unauthorized', 'the user of this session no longer exists');
+  return { user: toPublicUser(user) };
+}

@@ -1,0 +1,57 @@
+/**
+ * updateProfile: the current way (nickname from <input type="nickname">, avatar from chooseAvatar)
+ * or the legacy getUserInfo payload, decrypted with the session_key stored at login.
+ * @see https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/userProfile.html
+ */
+import { WechatAuthError } from '../errors.js';
+import { decryptOpenData, verifyRawDataSignature } from '../crypto/open-data.js';
+import type { UserProfile } from '../store/types.js';
+import { loadUser } from './account.js';
+import type { AuthDeps } from './deps.js';
+import { type PublicUser, toPublicUser } from './public-user.js';
+import { parseInput, profileInput } from './schemas.js';
+import type { SessionContext } from './sessions.js';
+
+/** The stored session_key of the caller in this app; stale when there is none to use. */
+export async function sessionKeyOf(session: SessionContext, deps: Pick<AuthDeps, 'store'>): Promise<string> {
+  const identity = await deps.store.users.findIdentityOfUser(session.userId, session.appid);
+  if (!identity?.sessionKey) {
+    throw new WechatAuthError('session_key_stale', 'no session_key on file: call wx.login again, then resend');
+  }
+  return identity.sessionKey;
+}
+
+export async function updateProfile(
+  input: unknown,
+  session: SessionContext,
+  deps: Pick<AuthDeps, 'store' | 'now'>,
+): Promise<{ user: PublicUser }> {
+  const parsed = parseInput(profileInput, input);
+  let profile: UserProfile;
+  if ('encryptedData' in parsed) {
+    const sessionKey = await sessionKeyOf(session, deps);
+    // Decrypt first: a stale key fails here as session_key_stale, before the signature check
+    // would misreport it as tampering.
+    const data = decryptOpenData({ sessionKey, encryptedData: parsed.encryptedData, iv: parsed.iv, appid: session.appid });
+    if (parsed.rawData !== undefined && parsed.signature !== undefined) {
+      if (!verifyRawDataSignature(parsed.rawData, parsed.signature, sessionKey)) {
+        throw new WechatAuthError('invalid_encrypted_data', 'rawData signature does not match');
+      }
+    }
+    profile = {
+      ...(typeof data.nickName === 'string' && data.nickName.trim() ? { nickname: data.nickName.trim().slice(0, 64) } : {}),
+      ...(typeof data.avatarUrl === 'string' && /^https?:\/\//.test(data.avatarUrl) ? { avatarUrl: data.avatarUrl } : {}),
+    };
+  } else {
+    profile = {
+      ...(parsed.nickname !== undefined ? { nickname: parsed.nickname } : {}),
+      ...(parsed.avatarUrl !== undefined ? { avatarUrl: parsed.avatarUrl } : {}),
+    };
+  }
+  const user =
+    Object.keys(profile).length > 0
+      ? await deps.store.users.updateProfile(session.userId, profile, deps.now())
+      : await loadUser(session.userId, deps);
+  if (!user) throw new WechatAuthError('unauthorized', 'the user of this session no longer exists');
+  return { user: toPublicUser(user) };
+}

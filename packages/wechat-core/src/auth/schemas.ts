@@ -1,0 +1,62 @@
+/**
+ * Input schemas of the use-cases. Objects are strict: an unknown key (including `__proto__` and
+ * `constructor`) is a bad request, not something to carry along.
+ */
+import { z } from 'zod';
+import { WechatAuthError } from '../errors.js';
+
+/** wx.login and phone codes: printable ASCII, no spaces. */
+const wechatCode = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII');
+const base64Field = (max: number) => z.string().min(1).max(max);
+
+export const loginInput = z.strictObject({ code: wechatCode });
+
+const nickname = z
+  .string()
+  .transform((s) => s.trim())
+  .pipe(z.string().min(1, 'must not be blank').max(64));
+const avatarUrl = z
+  .string()
+  .max(1024)
+  .refine((s) => {
+    try {
+      const url = new URL(s);
+      return url.protocol === 'https:' || url.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL');
+
+export const profileInput = z.union([
+  z
+    .strictObject({ nickname: nickname.optional(), avatarUrl: avatarUrl.optional() })
+    .refine((v) => v.nickname !== undefined || v.avatarUrl !== undefined, 'give nickname or avatarUrl'),
+  z
+    .strictObject({
+      encryptedData: base64Field(32 * 1024),
+      iv: base64Field(64),
+      rawData: z.string().min(1).max(8 * 1024).optional(),
+      signature: z.string().min(1).max(64).optional(),
+    })
+    .refine((v) => (v.rawData === undefined) === (v.signature === undefined), 'rawData and signature go together'),
+]);
+
+export const phoneInput = z.union([
+  z.strictObject({ code: wechatCode }),
+  z.strictObject({ encryptedData: base64Field(32 * 1024), iv: base64Field(64) }),
+]);
+
+export const identityContext = z.strictObject({
+  appid: z.string().min(1).max(64),
+  openid: z.string().min(1).max(128),
+  unionid: z.string().min(1).max(128).optional(),
+});
+
+/** Parses input with a schema; failure is bad_request with the first problem named. */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? issue.path.join('.') : 'body';
+  throw new WechatAuthError('bad_request', `${where}: ${issue?.message ?? 'invalid input'}`);
+}

@@ -1,0 +1,63 @@
+/**
+ * Wires the core from a typed config. Runtime adapters read their environment, build this config,
+ * and call the use-cases with the deps it returns.
+ */
+import { AppRegistry } from './apps.js';
+import type { AuthDeps } from './auth/deps.js';
+import { SessionManager } from './auth/sessions.js';
+import { EmbeddedStore } from './store/embedded.js';
+import { MongoStore } from './store/mongo.js';
+import type { Store } from './store/types.js';
+import { WechatClient } from './wechat/client.js';
+import { WechatHttp, type WechatHttpOptions } from './wechat/http.js';
+import type { AppCredentials } from './wechat/client.js';
+import { StableTokenBroker } from './wechat/token-broker.js';
+
+export interface StoreConfig {
+  /** MongoDB when set; the embedded store under dataDir otherwise. */
+  mongodbUrl?: string | undefined;
+  dataDir: string;
+}
+
+/** Opens MongoDB when a URL is given, else the embedded store. */
+export async function openStore(config: StoreConfig): Promise<Store> {
+  return config.mongodbUrl
+    ? MongoStore.connect({ url: config.mongodbUrl })
+    : EmbeddedStore.open({ dataDir: config.dataDir });
+}
+
+export interface CoreConfig {
+  /** The mini-programs served; the first is the default. */
+  apps: readonly AppCredentials[];
+  store: Store;
+  wechat?: WechatHttpOptions;
+  /** Default 30. */
+  sessionTtlDays?: number;
+  now?: () => Date;
+}
+
+/**
+ * Builds the dependencies the use-cases take.
+ * @example
+ * const store = await openStore({ dataDir: './.data' });
+ * const deps = createAuthDeps({ apps: [{ appid, secret }], store });
+ * const result = await login({ code }, { appid }, deps);
+ */
+export function createAuthDeps(config: CoreConfig): AuthDeps {
+  const now = config.now ?? (() => new Date());
+  const http = new WechatHttp(config.wechat);
+  const wechat = new WechatClient(http);
+  const apps = new AppRegistry(config.apps);
+  return {
+    apps,
+    wechat,
+    store: config.store,
+    now,
+    tokens: new StableTokenBroker({ client: wechat, apps, store: config.store.accessTokens, now: () => now().getTime() }),
+    sessions: new SessionManager({
+      store: config.store.sessions,
+      ttlMs: (config.sessionTtlDays ?? 30) * 24 * 3600_000,
+      now,
+    }),
+  };
+}

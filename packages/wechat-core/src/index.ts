@@ -1,0 +1,37 @@
+export { WechatAuthError, isWechatAuthError } from './errors.js';
+export type { ErrorCode, WechatAuthErrorOptions } from './errors.js';
+export { AppRegistry } from './apps.js';
+export { createAuthDeps, openStore } from './core.js';
+export type { CoreConfig, StoreConfig } from './core.js';
+
+export { WechatHttp, DEFAULT_API_ORIGIN, DEFAULT_OPEN_ORIGIN } from './wechat/http.js';
+export type { WechatHttpOptions } from './wechat/http.js';
+export { WechatClient, sessionKeySignature } from './wechat/client.js';
+export type { AppCredentials, LoginSession, PhoneInfo, StableToken } from './wechat/client.js';
+export { WechatOAuthClient } from './wechat/oauth.js';
+export type { OAuthGrant, OAuthScope, OAuthUserInfo } from './wechat/oauth.js';
+export { StableTokenBroker } from './wechat/token-broker.js';
+export type { StableTokenBrokerOptions } from './wechat/token-broker.js';
+export { errorFromErrcode, ACCESS_TOKEN_ERRCODES } from './wechat/errcodes.js';
+
+export { decryptOpenData, verifyRawDataSignature, decodeBase64Strict } from './crypto/open-data.js';
+export type { DecryptOpenDataInput } from './crypto/open-data.js';
+export { createSessionToken, parseSessionToken } from './crypto/session-token.js';
+
+export { EmbeddedStore } from './store/embedded.js';
+export type { EmbeddedStoreOptions } from './store/embedded.js';
+export { MongoStore } from './store/mongo.js';
+export type { MongoStoreOptions } from './store/mongo.js';
+export type * from './store/types.js';
+
+export { SessionManager } from './auth/sessions.js';
+export type { IssuedSession, SessionContext, SessionManagerOptions } from './auth/sessions.js';
+export type { AuthDeps } from './auth/deps.js';
+export { login, loginWithIdentity } from './auth/login.js';
+export type { AppContext, IdentityLoginResult, LoginResult } from './auth/login.js';
+export { me, logout } from './auth/account.js';
+export { updateProfile } from './auth/profile.js';
+export { bindPhone, saveVerifiedPhone } from './auth/phone.js';
+export type { PhoneNumber } from './auth/phone.js';
+export { toPublicUser } from './auth/public-user.js';
+export type { PublicUser } from './auth/public-user.js';

@@ -1,0 +1,96 @@
+/**
+ * Document shapes shared by the MongoDB and embedded adapters (the embedded store mirrors the
+ * MongoDB data model), and their mapping to the repository records.
+ */
+import type {
+  CachedAccessToken,
+  IdentityRecord, UserProfile, UserRecord, VerifiedPhone } from './types.js';
+
+export interface UserDoc {
+  _id: string;
+  unionid?: string;
+  profile: UserProfile;
+  phone?: VerifiedPhone;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface IdentityDoc {
+  _id: string;
+  appid: string;
+  openid: string;
+  userId: string;
+  unionid?: string;
+  sessionKey?: string;
+  sessionKeyAt?: Date;
+  createdAt: Date;
+}
+
+export interface AccessTokenDoc {
+  _id: string;
+  accessToken?: string;
+  obtainedAt?: Date;
+  expiresAt?: Date;
+  refreshAt?: Date;
+  leaseHolder?: string;
+  leaseUntil?: Date;
+}
+
+export function toUser(doc: UserDoc): UserRecord {
+  return {
+    id: doc._id,
+    ...(doc.unionid ? { unionid: doc.unionid } : {}),
+    profile: { ...doc.profile },
+    ...(doc.phone ? { phone: { ...doc.phone } } : {}),
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
+}
+
+export function toIdentity(doc: IdentityDoc): IdentityRecord {
+  return {
+    appid: doc.appid,
+    openid: doc.openid,
+    userId: doc.userId,
+    ...(doc.unionid ? { unionid: doc.unionid } : {}),
+    ...(doc.sessionKey ? { sessionKey: doc.sessionKey } : {}),
+    ...(doc.sessionKeyAt ? { sessionKeyAt: doc.sessionKeyAt } : {}),
+    createdAt: doc.createdAt,
+  };
+}
+
+export function newUserDoc(id: string, unionid: string | undefined, now: Date): UserDoc {
+  return { _id: id, ...(unionid ? { unionid } : {}), profile: {}, createdAt: now, updatedAt: now };
+}
+
+/** The $set part of a login upsert: the fresh session_key, and a unionid WeChat now reports. */
+export function identityLoginFields(input: {
+  unionid?: string;
+  sessionKey?: string;
+  now: Date;
+}): Partial<IdentityDoc> {
+  return {
+    ...(input.sessionKey ? { sessionKey: input.sessionKey, sessionKeyAt: input.now } : {}),
+    ...(input.unionid ? { unionid: input.unionid } : {}),
+  };
+}
+
+/** `{ "profile.nickname": ... }` for the fields present, so absent ones are left alone. */
+export function profileSetFields(profile: UserProfile): Record<string, string> {
+  const set: Record<string, string> = {};
+  if (profile.nickname !== undefined) set['profile.nickname'] = profile.nickname;
+  if (profile.avatarUrl !== undefined) set['profile.avatarUrl'] = profile.avatarUrl;
+  return set;
+}
+
+/** A cached token from its document, or null while none was stored. */
+export function toCachedToken(doc: AccessTokenDoc | null): CachedAccessToken | null {
+  if (!doc?.accessToken || !doc.obtainedAt || !doc.expiresAt || !doc.refreshAt) return null;
+  return {
+    appid: doc._id,
+    accessToken: doc.accessToken,
+    obtainedAt: doc.obtainedAt,
+    expiresAt: doc.expiresAt,
+    refreshAt: doc.refreshAt,
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Repository interfaces: what the use-cases need from a database, nothing more.
+ * Two adapters implement them (MongoDB, embedded) and one contract suite checks both.
+ * Any failure of the database itself surfaces as WechatAuthError('store_unavailable').
+ */
+
+export interface UserProfile {
+  nickname?: string;
+  avatarUrl?: string;
+}
+
+export interface VerifiedPhone {
+  purePhoneNumber: string;
+  countryCode: string;
+  verifiedAt: Date;
+}
+
+export interface UserRecord {
+  id: string;
+  unionid?: string;
+  profile: UserProfile;
+  phone?: VerifiedPhone;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One per (appid, openid). The session_key is server-only and never leaves the store's callers. */
+export interface IdentityRecord {
+  appid: string;
+  openid: string;
+  userId: string;
+  unionid?: string;
+  sessionKey?: string;
+  sessionKeyAt?: Date;
+  createdAt: Date;
+}
+
+export interface SessionRecord {
+  /** Public session id: the part of the token before the dot. */
+  id: string;
+  /** SHA-256 of the token's secret part; the secret itself is never stored. */
+  secretHash: Uint8Array;
+  userId: string;
+  appid: string;
+  createdAt: Date;
+  expiresAt: Date;
+  lastVerifiedAt: Date;
+}
+
+export interface CachedAccessToken {
+  appid: string;
+  accessToken: string;
+  /** Our own clock when the token arrived. */
+  obtainedAt: Date;
+  /** obtainedAt + expires_in: a duration from WeChat turned into our clock, never WeChat's. */
+  expiresAt: Date;
+  /** When a refresh should start (before expiresAt). */
+  refreshAt: Date;
+}
+
+export interface LoginUpsertInput {
+  appid: string;
+  openid: string;
+  unionid?: string;
+  /** Absent in the cloud runtime, where WeChat never hands the function a session_key. */
+  sessionKey?: string;
+  now: Date;
+}
+
+export interface LoginUpsertResult {
+  user: UserRecord;
+  identity: IdentityRecord;
+  /** True only for the call that created the user. */
+  isNewUser: boolean;
+}
+
+export interface UserRepository {
+  /**
+   * Makes sure an identity for (appid, openid) exists and points at an existing user, and records
+   * the new session_key. Safe under any number of concurrent calls for the same openid: exactly one
+   * user and one identity come out. Never find-then-insert.
+   */
+  upsertLogin(input: LoginUpsertInput): Promise<LoginUpsertResult>;
+  findUser(id: string): Promise<UserRecord | null>;
+  /** Sets the given fields of the profile (absent fields are left as they are). */
+  updateProfile(id: string, profile: UserProfile, now: Date): Promise<UserRecord | null>;
+  setPhone(id: string, phone: VerifiedPhone, now: Date): Promise<UserRecord | null>;
+  findIdentity(appid: string, openid: string): Promise<IdentityRecord | null>;
+  /** The user's identity in one app (a user has at most one openid per app). */
+  findIdentityOfUser(userId: string, appid: string): Promise<IdentityRecord | null>;
+}
+
+export interface SessionRepository {
+  insert(session: SessionRecord): Promise<void>;
+  /** The session if it exists and has not expired at `now`; an expired one is never returned. */
+  findActive(id: string, now: Date): Promise<SessionRecord | null>;
+  /** Slides the expiry forward. */
+  extend(id: string, expiresAt: Date, lastVerifiedAt: Date): Promise<void>;
+  /** True when a session was deleted. */
+  delete(id: string): Promise<boolean>;
+  /** Deletes every session of a user; returns how many. */
+  deleteAllOfUser(userId: string): Promise<number>;
+}
+
+export interface AccessTokenRepository {
+  get(appid: string): Promise<CachedAccessToken | null>;
+  /**
+   * Takes the refresh lease for an appid if nobody holds it or the holder's lease ran out.
+   * Exactly one of any number of concurrent callers (across processes) gets true.
+   */
+  acquireLease(appid: string, holder: string, until: Date, now: Date): Promise<boolean>;
+  /** Stores a fresh token and releases the holder's lease. */
+  save(token: CachedAccessToken, holder: string): Promise<void>;
+  releaseLease(appid: string, holder: string): Promise<void>;
+}
+
+export interface Store {
+  readonly kind: 'mongo' | 'embedded';
+  readonly users: UserRepository;
+  readonly sessions: SessionRepository;
+  readonly accessTokens: AccessTokenRepository;
+  /** Resolves when the database answers; throws store_unavailable otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
