@@ -75,11 +75,14 @@ describe('decryptOpenData', () => {
   it('rejects padding that is not strict PKCS#7 as a stale key', () => {
     const key = randomBytes(16);
     const iv = randomBytes(16);
-    // Valid JSON, then a last block whose padding bytes disagree (…\x01\x02).
-    const body = Buffer.from(JSON.stringify({ watermark: { appid: 'wxa' }, x: 'abcdefghijk' }));
+    // Valid JSON followed by 6 padding bytes of which only the first is wrong (\x01 …\x06):
+    // lenient unpadding would strip 6 bytes and parse fine; strict PKCS#7 must refuse.
+    let body = Buffer.from(JSON.stringify({ watermark: { appid: 'wxa' }, x: '' }));
+    body = Buffer.from(JSON.stringify({ watermark: { appid: 'wxa' }, x: 'y'.repeat((26 - (body.length % 16)) % 16) }));
     const padLength = 16 - (body.length % 16);
+    expect(padLength).toBe(6);
     const padding = Buffer.alloc(padLength, padLength);
-    padding[0] = padLength === 1 ? 2 : 1;
+    padding[0] = 1;
     const encryptedData = encrypt(key, iv, Buffer.concat([body, padding]), false);
     expect(
       codeOf(() =>

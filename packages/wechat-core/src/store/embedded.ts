@@ -32,6 +32,7 @@ import type {
   SessionRecord,
   SessionRepository,
   Store,
+  StoreCollection,
   UserProfile,
   UserRecord,
   UserRepository,
@@ -155,6 +156,16 @@ export class EmbeddedStore implements Store {
 
   async ping(): Promise<void> {
     await this.collections.users.run((db) => db.countAsync({ _id: '' }));
+  }
+
+  async exportDocuments(): Promise<Record<StoreCollection, unknown[]>> {
+    const all = <T extends { _id: string }>(c: Collection<T>) => c.run((db) => db.findAsync({}));
+    return {
+      users: await all(this.collections.users),
+      identities: await all(this.collections.identities),
+      sessions: await all(this.collections.sessions),
+      access_tokens: await all(this.collections.accessTokens),
+    };
   }
 
   async close(): Promise<void> {

@@ -26,6 +26,7 @@ import type {
   SessionRecord,
   SessionRepository,
   Store,
+  StoreCollection,
   UserProfile,
   UserRecord,
   UserRepository,
@@ -115,6 +116,16 @@ export class MongoStore implements Store {
 
   async close(): Promise<void> {
     await this.client.close();
+  }
+
+  async exportDocuments(): Promise<Record<StoreCollection, unknown[]>> {
+    const all = (name: StoreCollection) => guard('export', () => this.db.collection(name).find({}).toArray());
+    return {
+      users: await all('users'),
+      identities: await all('identities'),
+      sessions: await all('sessions'),
+      access_tokens: await all('access_tokens'),
+    };
   }
 
   /** Drops this store's collections; for the contract suite only. */

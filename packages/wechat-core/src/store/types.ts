@@ -122,4 +122,8 @@ export interface Store {
   /** Resolves when the database answers; throws store_unavailable otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Every stored document by collection, as stored; for tests and support tooling. */
+  exportDocuments(): Promise<Record<StoreCollection, unknown[]>>;
 }
+
+export type StoreCollection = 'users' | 'identities' | 'sessions' | 'access_tokens';

@@ -1,0 +1,189 @@
+/**
+ * The store contract, written once: every adapter's test file calls describeStoreContract with a
+ * factory that opens a fresh, empty store. Whatever passes here can back the use-cases.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SessionManager } from '../auth/sessions.js';
+import { createSessionToken } from '../crypto/session-token.js';
+import type { Store } from './types.js';
+
+const DAY = 24 * 3600_000;
+
+export function describeStoreContract(name: string, openStore: () => Promise<Store>): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    let seq = 0;
+    const openid = () => `openid-${Date.now()}-${(seq += 1)}`;
+    // Anchored to the real clock: TTL indexes (MongoDB's and nedb's) delete by the real time.
+    const base = Math.floor(Date.now() / 1000) * 1000;
+    const at = (ms: number) => new Date(base + ms);
+
+    beforeEach(async () => {
+      store = await openStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('users and identities', () => {
+      it('upsertLogin creates a user and identity once, then updates the session_key', async () => {
+        const id = openid();
+        const first = await store.users.upsertLogin({ appid: 'wxa', openid: id, sessionKey: 'k1', now: at(0) });
+        expect(first.isNewUser).toBe(true);
+        expect(first.identity).toMatchObject({ appid: 'wxa', openid: id, userId: first.user.id, sessionKey: 'k1' });
+        const second = await store.users.upsertLogin({ appid: 'wxa', openid: id, sessionKey: 'k2', now: at(1000) });
+        expect(second.isNewUser).toBe(false);
+        expect(second.user.id).toBe(first.user.id);
+        expect((await store.users.findIdentity('wxa', id))?.sessionKey).toBe('k2');
+        expect((await store.users.findIdentity('wxa', id))?.sessionKeyAt).toEqual(at(1000));
+      });
+
+      it('upsertLogin without a session_key (cloud) keeps the stored one', async () => {
+        const id = openid();
+        await store.users.upsertLogin({ appid: 'wxa', openid: id, sessionKey: 'k1', now: at(0) });
+        await store.users.upsertLogin({ appid: 'wxa', openid: id, now: at(1) });
+        expect((await store.users.findIdentity('wxa', id))?.sessionKey).toBe('k1');
+      });
+
+      it('50 concurrent first logins for one openid create exactly one user and one identity', async () => {
+        const id = openid();
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            store.users.upsertLogin({ appid: 'wxa', openid: id, sessionKey: `k${i}`, now: at(i) }),
+          ),
+        );
+        expect(new Set(results.map((r) => r.user.id)).size).toBe(1);
+        expect(results.filter((r) => r.isNewUser)).toHaveLength(1);
+        const docs = await store.exportDocuments();
+        expect(docs.users).toHaveLength(1);
+        expect(docs.identities).toHaveLength(1);
+      });
+
+      it('links a second app to the user that already holds the unionid', async () => {
+        const a = await store.users.upsertLogin({ appid: 'wxa', openid: openid(), unionid: 'u-1', now: at(0) });
+        const b = await store.users.upsertLogin({ appid: 'wxb', openid: openid(), unionid: 'u-1', now: at(1) });
+        expect(b.user.id).toBe(a.user.id);
+        expect(b.isNewUser).toBe(false);
+        expect(a.user.unionid).toBe('u-1');
+      });
+
+      it('concurrent first logins in two apps with one unionid end with one user', async () => {
+        const [oa, ob] = [openid(), openid()];
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.users.upsertLogin({ appid: i % 2 ? 'wxa' : 'wxb', openid: i % 2 ? oa : ob, unionid: 'u-race', now: at(i) }),
+          ),
+        );
+        const identityA = await store.users.findIdentity('wxa', oa);
+        const identityB = await store.users.findIdentity('wxb', ob);
+        expect(identityA?.userId).toBe(identityB?.userId);
+        expect((await store.exportDocuments()).users).toHaveLength(1);
+        expect(results.filter((r) => r.isNewUser).length).toBeLessThanOrEqual(1);
+      });
+
+      it('updates profile fields one at a time and sets the phone', async () => {
+        const { user } = await store.users.upsertLogin({ appid: 'wxa', openid: openid(), now: at(0) });
+        await store.users.updateProfile(user.id, { nickname: '小明' }, at(1));
+        const updated = await store.users.updateProfile(user.id, { avatarUrl: 'https://x/a.png' }, at(2));
+        expect(updated?.profile).toEqual({ nickname: '小明', avatarUrl: 'https://x/a.png' });
+        expect(updated?.updatedAt).toEqual(at(2));
+        const phoned = await store.users.setPhone(
+          user.id,
+          { purePhoneNumber: '13800138000', countryCode: '86', verifiedAt: at(3) },
+          at(3),
+        );
+        expect(phoned?.phone).toEqual({ purePhoneNumber: '13800138000', countryCode: '86', verifiedAt: at(3) });
+        expect(await store.users.findUser(user.id)).toEqual(phoned);
+      });
+
+      it('answers null for a user or identity that does not exist', async () => {
+        expect(await store.users.findUser('nobody')).toBeNull();
+        expect(await store.users.updateProfile('nobody', { nickname: 'x' }, at(0))).toBeNull();
+        expect(await store.users.setPhone('nobody', { purePhoneNumber: '1', countryCode: '1', verifiedAt: at(0) }, at(0))).toBeNull();
+        expect(await store.users.findIdentity('wxa', 'nobody')).toBeNull();
+        expect((await store.exportDocuments()).users).toHaveLength(0);
+      });
+
+      it('finds the identity of a user in one app', async () => {
+        const id = openid();
+        const { user } = await store.users.upsertLogin({ appid: 'wxa', openid: id, sessionKey: 'k', now: at(0) });
+        expect((await store.users.findIdentityOfUser(user.id, 'wxa'))?.openid).toBe(id);
+        expect(await store.users.findIdentityOfUser(user.id, 'wxb')).toBeNull();
+      });
+    });
+
+    describe('sessions', () => {
+      const session = (id: string, userId: string, expiresAt: Date) => ({
+        id,
+        secretHash: new Uint8Array(32).fill(7),
+        userId,
+        appid: 'wxa',
+        createdAt: at(0),
+        expiresAt,
+        lastVerifiedAt: at(0),
+      });
+
+      it('returns an active session with its hash intact, and never an expired one', async () => {
+        await store.sessions.insert(session('s-live', 'u1', at(DAY)));
+        await store.sessions.insert(session('s-dead', 'u1', at(-1)));
+        const live = await store.sessions.findActive('s-live', at(0));
+        expect(live?.userId).toBe('u1');
+        expect([...(live?.secretHash ?? [])]).toEqual(new Array(32).fill(7));
+        expect(await store.sessions.findActive('s-dead', at(0))).toBeNull();
+        expect(await store.sessions.findActive('s-live', at(DAY))).toBeNull();
+      });
+
+      it('extends, deletes one, and deletes all of a user', async () => {
+        await store.sessions.insert(session('s1', 'u2', at(DAY)));
+        await store.sessions.insert(session('s2', 'u2', at(DAY)));
+        await store.sessions.insert(session('s3', 'u3', at(DAY)));
+        await store.sessions.extend('s1', at(3 * DAY), at(DAY / 2));
+        expect((await store.sessions.findActive('s1', at(2 * DAY)))?.lastVerifiedAt).toEqual(at(DAY / 2));
+        expect(await store.sessions.delete('s1')).toBe(true);
+        expect(await store.sessions.delete('s1')).toBe(false);
+        expect(await store.sessions.deleteAllOfUser('u2')).toBe(1);
+        expect(await store.sessions.findActive('s3', at(0))).not.toBeNull();
+      });
+
+      it('never holds the raw token in a stored document', async () => {
+        const manager = new SessionManager({ store: store.sessions, ttlMs: 30 * DAY });
+        const { token } = await manager.issue('u4', 'wxa');
+        const secret = token.split('.')[1] as string;
+        const dump = JSON.stringify(await store.exportDocuments());
+        expect(dump).not.toContain(token);
+        expect(dump).not.toContain(secret);
+        expect((await manager.verify(token)).userId).toBe('u4');
+        expect(createSessionToken().token).not.toBe(token);
+      });
+    });
+
+    describe('access tokens', () => {
+      it('grants the lease to exactly one of 20 concurrent callers', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.accessTokens.acquireLease('wxa', `h${i}`, at(10_000), at(0))),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('gives a lapsed or released lease to the next caller', async () => {
+        expect(await store.accessTokens.acquireLease('wxa', 'h1', at(10_000), at(0))).toBe(true);
+        expect(await store.accessTokens.acquireLease('wxa', 'h2', at(20_000), at(5_000))).toBe(false);
+        expect(await store.accessTokens.acquireLease('wxa', 'h2', at(20_000), at(10_000))).toBe(true);
+        await store.accessTokens.releaseLease('wxa', 'h1'); // not the holder any more: no effect
+        expect(await store.accessTokens.acquireLease('wxa', 'h3', at(30_000), at(11_000))).toBe(false);
+        await store.accessTokens.releaseLease('wxa', 'h2');
+        expect(await store.accessTokens.acquireLease('wxa', 'h3', at(30_000), at(11_000))).toBe(true);
+      });
+
+      it('saves a token, releases the lease, and reads it back per appid', async () => {
+        expect(await store.accessTokens.get('wxa')).toBeNull();
+        await store.accessTokens.acquireLease('wxa', 'h1', at(10_000), at(0));
+        const token = { appid: 'wxa', accessToken: 'T', obtainedAt: at(0), expiresAt: at(7_200_000), refreshAt: at(6_900_000) };
+        await store.accessTokens.save(token, 'h1');
+        expect(await store.accessTokens.get('wxa')).toEqual(token);
+        expect(await store.accessTokens.get('wxb')).toBeNull();
+        expect(await store.accessTokens.acquireLease('wxa', 'h2', at(20_000), at(1))).toBe(true);
+      });
+    });
+  });
+}

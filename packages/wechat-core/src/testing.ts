@@ -1,0 +1,2 @@
+/** Test helpers for adapters and other packages: the shared store contract suite. */
+export { describeStoreContract } from './store/contract.js';
