@@ -22,17 +22,28 @@ export default tseslint.config(
       },
     },
     rules: {
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'separate-type-imports' },
+      ],
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-restricted-imports': [
         'error',
         {
           paths: bareBuiltins,
           patterns: [
             {
-              group: ['@wxlogin/*/src/*', '@wxlogin/*/dist/*', '**/wechat-core/src/*', '**/wechat-emulator/src/*'],
+              group: [
+                '@wxlogin/*/src/*',
+                '@wxlogin/*/dist/*',
+                '**/wechat-core/src/*',
+                '**/wechat-emulator/src/*',
+              ],
               message: 'Import a package through its public entry point, never its internals.',
             },
           ],

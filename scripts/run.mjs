@@ -4,14 +4,20 @@
 // the lockfile, then runs the requested task with progress lines on stderr.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const pnpmSpec = String(rootPackage.packageManager); // "pnpm@x.y.z"
 const bin = (name) => join(root, 'node_modules', '.bin', name);
-const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
+// node_modules/.bin first: turbo runs each task through the pinned pnpm installed there.
+const env = {
+  ...process.env,
+  PATH: [join(root, 'node_modules', '.bin'), process.env.PATH].join(delimiter),
+  TURBO_TELEMETRY_DISABLED: '1',
+  DO_NOT_TRACK: '1',
+};
 
 function step(title) {
   process.stderr.write(`\n▶ ${title}\n`);

@@ -21,7 +21,8 @@ export class AppRegistry {
   /** The app's credentials; bad_request for an appid this deployment does not serve. */
   get(appid: string = this.defaultAppid): AppCredentials {
     const app = this.byAppid.get(appid);
-    if (!app) throw new WechatAuthError('bad_request', 'this server is not configured for that appid');
+    if (!app)
+      throw new WechatAuthError('bad_request', 'this server is not configured for that appid');
     return app;
   }
 }

@@ -53,7 +53,12 @@ export function createAuthDeps(config: CoreConfig): AuthDeps {
     wechat,
     store: config.store,
     now,
-    tokens: new StableTokenBroker({ client: wechat, apps, store: config.store.accessTokens, now: () => now().getTime() }),
+    tokens: new StableTokenBroker({
+      client: wechat,
+      apps,
+      store: config.store.accessTokens,
+      now: () => now().getTime(),
+    }),
     sessions: new SessionManager({
       store: config.store.sessions,
       ttlMs: (config.sessionTtlDays ?? 30) * 24 * 3600_000,

@@ -28,7 +28,8 @@ const { values } = (() => {
 })();
 
 const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`--port must be 0-65535, got ${values.port}`);
+if (!Number.isInteger(port) || port < 0 || port > 65_535)
+  fail(`--port must be 0-65535, got ${values.port}`);
 
 const apps: AppRecord[] = values.app.map((pair) => {
   const at = pair.indexOf(':');
@@ -36,11 +37,18 @@ const apps: AppRecord[] = values.app.map((pair) => {
   return { appid: pair.slice(0, at), secret: pair.slice(at + 1) };
 });
 
-const emulator = await startEmulator({ apps, host: values.host, port, logger: values.verbose }).catch(
-  (error: unknown) => fail(`cannot listen on ${values.host}:${port}: ${(error as Error).message}`),
+const emulator = await startEmulator({
+  apps,
+  host: values.host,
+  port,
+  logger: values.verbose,
+}).catch((error: unknown) =>
+  fail(`cannot listen on ${values.host}:${port}: ${(error as Error).message}`),
 );
 process.stdout.write(`listening on ${emulator.url}\n`);
-process.stdout.write(`apps: ${apps.map((a) => a.appid).join(', ') || '(none; add with POST /__control/apps)'}\n`);
+process.stdout.write(
+  `apps: ${apps.map((a) => a.appid).join(', ') || '(none; add with POST /__control/apps)'}\n`,
+);
 
 let stopping = false;
 const stop = (signal: string) => {

@@ -35,7 +35,8 @@ export class EmulatorControl {
       body: body === undefined ? null : JSON.stringify(body),
     });
     const text = await response.text();
-    if (!response.ok) throw new Error(`emulator control ${method} ${path}: ${response.status} ${text}`);
+    if (!response.ok)
+      throw new Error(`emulator control ${method} ${path}: ${response.status} ${text}`);
     return JSON.parse(text) as T;
   }
 
@@ -54,7 +55,12 @@ export class EmulatorControl {
     return this.call('POST', '/login-codes', input);
   }
 
-  async mintLoginCode(input: { appid: string; openid?: string; unionid?: string; risky?: boolean }) {
+  async mintLoginCode(input: {
+    appid: string;
+    openid?: string;
+    unionid?: string;
+    risky?: boolean;
+  }) {
     const minted = await this.mintLoginCodes({ ...input, count: 1 });
     return { ...minted, code: minted.codes[0] as string };
   }
@@ -139,7 +145,8 @@ export interface EmulatorProcess {
   stop(): Promise<void>;
 }
 
-const CLI_PATH = fileURLToPath(new URL('./cli.js', import.meta.url));
+// From src/ (tests) and dist/ alike, the compiled CLI is ../dist/cli.js: the real process is run.
+const CLI_PATH = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 /** Runs `wechat-emulator` as a child process on a free port and waits for its "listening on" line. */
 export function startEmulatorProcess(options: {

@@ -26,7 +26,8 @@ function body(request: FastifyRequest): Body {
 
 function str(b: Body, key: string): string {
   const value = b[key];
-  if (typeof value !== 'string' || value === '') throw new ControlInputError(`${key} must be a non-empty string`);
+  if (typeof value !== 'string' || value === '')
+    throw new ControlInputError(`${key} must be a non-empty string`);
   return value;
 }
 
@@ -45,7 +46,8 @@ function optInt(b: Body, key: string, min: number, max: number): number | undefi
 
 function knownApp(state: EmulatorState, b: Body): string {
   const appid = str(b, 'appid');
-  if (!state.apps.has(appid)) throw new ControlInputError(`unknown appid ${appid}: register it first`);
+  if (!state.apps.has(appid))
+    throw new ControlInputError(`unknown appid ${appid}: register it first`);
   return appid;
 }
 
@@ -104,7 +106,8 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
     const b = body(request);
     const appid = knownApp(state, b);
     const user = state.getUser(appid, str(b, 'openid'));
-    if (!user) throw new ControlInputError('unknown openid for this appid: mint a login code first');
+    if (!user)
+      throw new ControlInputError('unknown openid for this appid: mint a login code first');
     const profile = {
       nickName: optStr(b, 'nickName') ?? '微信用户',
       gender: 0,
@@ -119,7 +122,10 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
       openId: user.openid,
       ...profile,
       ...(user.unionid ? { unionId: user.unionid } : {}),
-      watermark: { timestamp: Math.floor(state.now() / 1000), appid: optStr(b, 'watermarkAppid') ?? appid },
+      watermark: {
+        timestamp: Math.floor(state.now() / 1000),
+        appid: optStr(b, 'watermarkAppid') ?? appid,
+      },
     };
     return {
       ...encryptOpenData(user.sessionKey, plain),
@@ -133,14 +139,18 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
     const b = body(request);
     const appid = knownApp(state, b);
     const user = state.getUser(appid, str(b, 'openid'));
-    if (!user) throw new ControlInputError('unknown openid for this appid: mint a login code first');
+    if (!user)
+      throw new ControlInputError('unknown openid for this appid: mint a login code first');
     const purePhoneNumber = optStr(b, 'purePhoneNumber') ?? '13800138000';
     const countryCode = optStr(b, 'countryCode') ?? '86';
     return encryptOpenData(user.sessionKey, {
       phoneNumber: countryCode === '86' ? purePhoneNumber : `+${countryCode}${purePhoneNumber}`,
       purePhoneNumber,
       countryCode,
-      watermark: { timestamp: Math.floor(state.now() / 1000), appid: optStr(b, 'watermarkAppid') ?? appid },
+      watermark: {
+        timestamp: Math.floor(state.now() / 1000),
+        appid: optStr(b, 'watermarkAppid') ?? appid,
+      },
     });
   });
 
@@ -177,10 +187,12 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
     const b = body(request);
     const path = str(b, 'path');
     const kind = str(b, 'kind') as FaultKind;
-    if (!FAULT_KINDS.includes(kind)) throw new ControlInputError(`kind must be one of ${FAULT_KINDS.join(', ')}`);
+    if (!FAULT_KINDS.includes(kind))
+      throw new ControlInputError(`kind must be one of ${FAULT_KINDS.join(', ')}`);
     const errcode = kind === 'errcode' ? optInt(b, 'errcode', -1, 99_999) : 0;
     if (errcode === undefined) throw new ControlInputError('errcode is required for kind errcode');
-    const times = b.times === 'always' ? Number.POSITIVE_INFINITY : (optInt(b, 'times', 1, 1_000_000) ?? 1);
+    const times =
+      b.times === 'always' ? Number.POSITIVE_INFINITY : (optInt(b, 'times', 1, 1_000_000) ?? 1);
     const fault = state.addFault(path, kind, errcode, times);
     return { id: fault.id };
   });

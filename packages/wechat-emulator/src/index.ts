@@ -1,6 +1,11 @@
 export { startEmulator, buildEmulatorApp } from './server.js';
 export type { EmulatorOptions, RunningEmulator } from './server.js';
 export { EmulatorControl, startEmulatorProcess } from './control-client.js';
-export type { EmulatorProcess, EncryptedUserInfo, FaultSpec, MintedLoginCodes } from './control-client.js';
+export type {
+  EmulatorProcess,
+  EncryptedUserInfo,
+  FaultSpec,
+  MintedLoginCodes,
+} from './control-client.js';
 export { encryptOpenData, signRawData } from './open-data.js';
 export { EmulatorState, sessionKeySignature } from './state.js';

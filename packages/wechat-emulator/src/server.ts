@@ -24,9 +24,13 @@ export function buildEmulatorApp(state: EmulatorState, logger = false): FastifyI
   const app = Fastify({ logger, forceCloseConnections: true });
   // WeChat reads bodies itself (bad JSON is errcode 47001, not an HTTP 400), so take them raw.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, raw, done) => {
-    done(null, raw);
-  });
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'string', bodyLimit: 1024 * 1024 },
+    (_req, raw, done) => {
+      done(null, raw);
+    },
+  );
   registerWechatRoutes(app, state);
   registerControlRoutes(app, state);
   return app;

@@ -251,7 +251,10 @@ export class EmulatorState {
     if (!user) return { errcode: 40029, errmsg: 'invalid code' };
     user.recentExchanges = user.recentExchanges.filter((t) => now - t < 60_000);
     if (user.recentExchanges.length >= LOGIN_RATE_LIMIT_PER_MINUTE) {
-      return { errcode: 45011, errmsg: 'api minute-quota reach limit  mustslower  retry next minute' };
+      return {
+        errcode: 45011,
+        errmsg: 'api minute-quota reach limit  mustslower  retry next minute',
+      };
     }
     entry.used = true;
     if (entry.risky) return { errcode: 40226, errmsg: 'invalid user, risky user' };
@@ -372,7 +375,8 @@ export class EmulatorState {
     const previous = this.legacy.get(appid);
     if (previous) {
       const record = this.accessTokens.get(previous);
-      if (record) record.validUntil = Math.min(record.validUntil, this.now() + LEGACY_TOKEN_GRACE_MS);
+      if (record)
+        record.validUntil = Math.min(record.validUntil, this.now() + LEGACY_TOKEN_GRACE_MS);
     }
     const token = this.issueToken(appid, ACCESS_TOKEN_TTL_MS);
     this.legacy.set(appid, token);
@@ -422,7 +426,10 @@ export class EmulatorState {
     return grant;
   }
 
-  refreshOAuth(appid: string, refreshToken: string): OAuthGrant | { errcode: number; errmsg: string } {
+  refreshOAuth(
+    appid: string,
+    refreshToken: string,
+  ): OAuthGrant | { errcode: number; errmsg: string } {
     const grant = this.oauthByRefresh.get(refreshToken);
     if (!grant || grant.profile.appid !== appid) {
       return { errcode: 40030, errmsg: 'invalid refresh_token' };
@@ -457,7 +464,10 @@ export function makeOpenid(): string {
   return `o${randomBytes(21).toString('base64url').slice(0, 27)}`;
 }
 
-export function defaultOAuthProfile(appid: string, overrides: Partial<OAuthProfile> = {}): OAuthProfile {
+export function defaultOAuthProfile(
+  appid: string,
+  overrides: Partial<OAuthProfile> = {},
+): OAuthProfile {
   return {
     appid,
     openid: makeOpenid(),

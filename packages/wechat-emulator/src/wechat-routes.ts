@@ -60,9 +60,14 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     if (!fault) return;
     switch (fault.kind) {
       case 'errcode':
-        return reply.send(wechatError(fault.errcode, fault.errcode === -1 ? 'system error' : 'injected'));
+        return reply.send(
+          wechatError(fault.errcode, fault.errcode === -1 ? 'system error' : 'injected'),
+        );
       case 'http_500':
-        return reply.code(500).type('text/html').send('<html><body>500 Internal Server Error</body></html>');
+        return reply
+          .code(500)
+          .type('text/html')
+          .send('<html><body>500 Internal Server Error</body></html>');
       case 'non_json':
         return reply.type('text/html').send('<html><body>系统繁忙，请稍后再试</body></html>');
       case 'hang':
@@ -78,7 +83,8 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     if (credentials) return sendPlainJson(reply, fail(credentials));
     if (q.grant_type !== 'authorization_code') return sendPlainJson(reply, fail(40002));
     const answer = state.exchangeLoginCode(q.appid ?? '', q.js_code ?? '');
-    if ('errcode' in answer) return sendPlainJson(reply, wechatError(answer.errcode, answer.errmsg));
+    if ('errcode' in answer)
+      return sendPlainJson(reply, wechatError(answer.errcode, answer.errmsg));
     return sendPlainJson(reply, answer);
   });
 
@@ -113,7 +119,9 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     const phone = state.redeemPhoneCode(token.appid ?? '', code);
     if (!phone) return wechatError(40029, 'invalid code');
     const phoneNumber =
-      phone.countryCode === '86' ? phone.purePhoneNumber : `+${phone.countryCode}${phone.purePhoneNumber}`;
+      phone.countryCode === '86'
+        ? phone.purePhoneNumber
+        : `+${phone.countryCode}${phone.purePhoneNumber}`;
     return {
       errcode: 0,
       errmsg: 'ok',
@@ -137,7 +145,12 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     if (!user) return fail(40003);
     if (q.signature !== sessionKeySignature(user.sessionKey)) return fail(87009);
     if (!reset) return { errcode: 0, errmsg: 'ok' };
-    return { errcode: 0, errmsg: 'ok', openid: user.openid, session_key: state.resetSessionKey(user) };
+    return {
+      errcode: 0,
+      errmsg: 'ok',
+      openid: user.openid,
+      session_key: state.resetSessionKey(user),
+    };
   };
   app.get('/wxa/checksession', (request) => sessionKeyCall(request, false));
   app.get('/wxa/resetusersessionkey', (request) => sessionKeyCall(request, true));
@@ -151,11 +164,16 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     const keys = Object.keys(q);
     const expected = AUTHORIZE_ORDER.filter((k) => k in q);
     const errorPage = (message: string) =>
-      reply.code(400).type('text/html; charset=utf-8').send(`<html><body><p>${message}</p></body></html>`);
-    if (keys.join() !== expected.join() || keys.length < 4) return errorPage('参数错误 (parameter order)');
+      reply
+        .code(400)
+        .type('text/html; charset=utf-8')
+        .send(`<html><body><p>${message}</p></body></html>`);
+    if (keys.join() !== expected.join() || keys.length < 4)
+      return errorPage('参数错误 (parameter order)');
     if (!q.appid || !state.apps.has(q.appid)) return errorPage('参数错误 (appid)');
     if (q.response_type !== 'code') return errorPage('参数错误 (response_type)');
-    if (q.scope !== 'snsapi_base' && q.scope !== 'snsapi_userinfo') return errorPage('scope 参数错误或没有 scope 权限');
+    if (q.scope !== 'snsapi_base' && q.scope !== 'snsapi_userinfo')
+      return errorPage('scope 参数错误或没有 scope 权限');
     let target: URL;
     try {
       target = new URL(q.redirect_uri ?? '');

@@ -19,6 +19,9 @@ export async function me(
 }
 
 /** Ends the session of this bearer token. */
-export async function logout(token: string | undefined, deps: Pick<AuthDeps, 'sessions'>): Promise<void> {
+export async function logout(
+  token: string | undefined,
+  deps: Pick<AuthDeps, 'sessions'>,
+): Promise<void> {
   await deps.sessions.revoke(token);
 }

@@ -20,7 +20,10 @@ export interface PhoneNumber {
 
 const decryptedPhone = z.object({
   purePhoneNumber: z.string().regex(/^\d{4,20}$/),
-  countryCode: z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(/^\d{1,4}$/)),
+  countryCode: z
+    .union([z.string(), z.number()])
+    .transform(String)
+    .pipe(z.string().regex(/^\d{1,4}$/)),
 });
 
 export async function bindPhone(
@@ -31,16 +34,27 @@ export async function bindPhone(
   const parsed = parseInput(phoneInput, input);
   let phone: PhoneNumber;
   if ('code' in parsed) {
-    const info = await deps.tokens.call(session.appid, (token) => deps.wechat.getPhoneNumber(token, parsed.code));
+    const info = await deps.tokens.call(session.appid, (token) =>
+      deps.wechat.getPhoneNumber(token, parsed.code),
+    );
     if (info.watermark.appid !== session.appid) {
-      throw new WechatAuthError('invalid_encrypted_data', 'the phone number was issued for another app');
+      throw new WechatAuthError(
+        'invalid_encrypted_data',
+        'the phone number was issued for another app',
+      );
     }
     phone = { purePhoneNumber: info.purePhoneNumber, countryCode: info.countryCode };
   } else {
     const sessionKey = await sessionKeyOf(session, deps);
-    const data = decryptOpenData({ sessionKey, encryptedData: parsed.encryptedData, iv: parsed.iv, appid: session.appid });
+    const data = decryptOpenData({
+      sessionKey,
+      encryptedData: parsed.encryptedData,
+      iv: parsed.iv,
+      appid: session.appid,
+    });
     const checked = decryptedPhone.safeParse(data);
-    if (!checked.success) throw new WechatAuthError('invalid_encrypted_data', 'the payload holds no phone number');
+    if (!checked.success)
+      throw new WechatAuthError('invalid_encrypted_data', 'the payload holds no phone number');
     phone = checked.data;
   }
   return saveVerifiedPhone(session.userId, phone, deps);

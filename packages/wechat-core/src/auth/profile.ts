@@ -13,10 +13,16 @@ import { parseInput, profileInput } from './schemas.js';
 import type { SessionContext } from './sessions.js';
 
 /** The stored session_key of the caller in this app; stale when there is none to use. */
-export async function sessionKeyOf(session: SessionContext, deps: Pick<AuthDeps, 'store'>): Promise<string> {
+export async function sessionKeyOf(
+  session: SessionContext,
+  deps: Pick<AuthDeps, 'store'>,
+): Promise<string> {
   const identity = await deps.store.users.findIdentityOfUser(session.userId, session.appid);
   if (!identity?.sessionKey) {
-    throw new WechatAuthError('session_key_stale', 'no session_key on file: call wx.login again, then resend');
+    throw new WechatAuthError(
+      'session_key_stale',
+      'no session_key on file: call wx.login again, then resend',
+    );
   }
   return identity.sessionKey;
 }
@@ -32,15 +38,24 @@ export async function updateProfile(
     const sessionKey = await sessionKeyOf(session, deps);
     // Decrypt first: a stale key fails here as session_key_stale, before the signature check
     // would misreport it as tampering.
-    const data = decryptOpenData({ sessionKey, encryptedData: parsed.encryptedData, iv: parsed.iv, appid: session.appid });
+    const data = decryptOpenData({
+      sessionKey,
+      encryptedData: parsed.encryptedData,
+      iv: parsed.iv,
+      appid: session.appid,
+    });
     if (parsed.rawData !== undefined && parsed.signature !== undefined) {
       if (!verifyRawDataSignature(parsed.rawData, parsed.signature, sessionKey)) {
         throw new WechatAuthError('invalid_encrypted_data', 'rawData signature does not match');
       }
     }
     profile = {
-      ...(typeof data.nickName === 'string' && data.nickName.trim() ? { nickname: data.nickName.trim().slice(0, 64) } : {}),
-      ...(typeof data.avatarUrl === 'string' && /^https?:\/\//.test(data.avatarUrl) ? { avatarUrl: data.avatarUrl } : {}),
+      ...(typeof data.nickName === 'string' && data.nickName.trim()
+        ? { nickname: data.nickName.trim().slice(0, 64) }
+        : {}),
+      ...(typeof data.avatarUrl === 'string' && /^https?:\/\//.test(data.avatarUrl)
+        ? { avatarUrl: data.avatarUrl }
+        : {}),
     };
   } else {
     profile = {

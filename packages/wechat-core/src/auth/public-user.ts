@@ -15,7 +15,12 @@ export function toPublicUser(user: UserRecord): PublicUser {
     ...(user.profile.nickname !== undefined ? { nickname: user.profile.nickname } : {}),
     ...(user.profile.avatarUrl !== undefined ? { avatarUrl: user.profile.avatarUrl } : {}),
     ...(user.phone
-      ? { phone: { purePhoneNumber: user.phone.purePhoneNumber, countryCode: user.phone.countryCode } }
+      ? {
+          phone: {
+            purePhoneNumber: user.phone.purePhoneNumber,
+            countryCode: user.phone.countryCode,
+          },
+        }
       : {}),
     createdAt: user.createdAt.toISOString(),
   };

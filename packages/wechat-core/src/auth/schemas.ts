@@ -6,7 +6,11 @@ import { z } from 'zod';
 import { WechatAuthError } from '../errors.js';
 
 /** wx.login and phone codes: printable ASCII, no spaces. */
-const wechatCode = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII');
+const wechatCode = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII');
 const base64Field = (max: number) => z.string().min(1).max(max);
 
 export const loginInput = z.strictObject({ code: wechatCode });
@@ -30,15 +34,25 @@ const avatarUrl = z
 export const profileInput = z.union([
   z
     .strictObject({ nickname: nickname.optional(), avatarUrl: avatarUrl.optional() })
-    .refine((v) => v.nickname !== undefined || v.avatarUrl !== undefined, 'give nickname or avatarUrl'),
+    .refine(
+      (v) => v.nickname !== undefined || v.avatarUrl !== undefined,
+      'give nickname or avatarUrl',
+    ),
   z
     .strictObject({
       encryptedData: base64Field(32 * 1024),
       iv: base64Field(64),
-      rawData: z.string().min(1).max(8 * 1024).optional(),
+      rawData: z
+        .string()
+        .min(1)
+        .max(8 * 1024)
+        .optional(),
       signature: z.string().min(1).max(64).optional(),
     })
-    .refine((v) => (v.rawData === undefined) === (v.signature === undefined), 'rawData and signature go together'),
+    .refine(
+      (v) => (v.rawData === undefined) === (v.signature === undefined),
+      'rawData and signature go together',
+    ),
 ]);
 
 export const phoneInput = z.union([

@@ -64,7 +64,11 @@ export class SessionManager {
     if (!session || !secretMatches(parts.secret, session.secretHash)) throw unauthorized();
     const remaining = session.expiresAt.getTime() - now.getTime();
     if (remaining < this.options.ttlMs / 2) {
-      await this.options.store.extend(session.id, new Date(now.getTime() + this.options.ttlMs), now);
+      await this.options.store.extend(
+        session.id,
+        new Date(now.getTime() + this.options.ttlMs),
+        now,
+      );
     }
     return { sessionId: session.id, userId: session.userId, appid: session.appid };
   }

@@ -22,7 +22,12 @@ beforeAll(async () => {
   deps = createAuthDeps({
     apps: [APP, OTHER_APP],
     store,
-    wechat: { apiOrigin: emulator.current.url, openOrigin: emulator.current.url, retryBaseDelayMs: 10, timeoutMs: 1000 },
+    wechat: {
+      apiOrigin: emulator.current.url,
+      openOrigin: emulator.current.url,
+      retryBaseDelayMs: 10,
+      timeoutMs: 1000,
+    },
     sessionTtlDays: 30,
     now: () => new Date(Date.now() + clockOffsetMs),
   });
@@ -43,12 +48,19 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 
 async function counts() {
   const docs = await store.exportDocuments();
-  return { users: docs.users.length, identities: docs.identities.length, sessions: docs.sessions.length };
+  return {
+    users: docs.users.length,
+    identities: docs.identities.length,
+    sessions: docs.sessions.length,
+  };
 }
 
 /** wx.login on the phone + POST /login on our side. */
 async function freshLogin(openid?: string) {
-  const minted = await emulator.current.control.mintLoginCode({ appid: APP.appid, ...(openid ? { openid } : {}) });
+  const minted = await emulator.current.control.mintLoginCode({
+    appid: APP.appid,
+    ...(openid ? { openid } : {}),
+  });
   const result = await login({ code: minted.code }, { appid: APP.appid }, deps);
   return { ...result, openid: minted.openid };
 }
@@ -84,7 +96,12 @@ describe('login()', () => {
   it('returns wechat_unavailable when WeChat keeps failing, writing nothing', async () => {
     const { control } = emulator.current;
     const { code } = await control.mintLoginCode({ appid: APP.appid });
-    await control.injectFault({ path: '/sns/jscode2session', kind: 'errcode', errcode: -1, times: 'always' });
+    await control.injectFault({
+      path: '/sns/jscode2session',
+      kind: 'errcode',
+      errcode: -1,
+      times: 'always',
+    });
     const before = await counts();
     try {
       expect(await codeOf(login({ code }, { appid: APP.appid }, deps))).toBe('wechat_unavailable');
@@ -124,7 +141,10 @@ describe('sessions through me() and logout()', () => {
   });
 
   it.each([
-    ['a flipped character', (t: string) => (t.endsWith('A') ? `${t.slice(0, -1)}B` : `${t.slice(0, -1)}A`)],
+    [
+      'a flipped character',
+      (t: string) => (t.endsWith('A') ? `${t.slice(0, -1)}B` : `${t.slice(0, -1)}A`),
+    ],
     ['a missing token', () => undefined],
     ['garbage', () => 'Bearer nonsense'],
     ['an unknown id', (t: string) => `AAAAAAAAAAAAAAAAAAAA${t.slice(20)}`],
@@ -139,7 +159,10 @@ describe('sessions through me() and logout()', () => {
     try {
       clockOffsetMs = 20 * DAY;
       await deps.sessions.verify(token);
-      const extended = await store.sessions.findActive(sessionId, new Date(Date.now() + clockOffsetMs));
+      const extended = await store.sessions.findActive(
+        sessionId,
+        new Date(Date.now() + clockOffsetMs),
+      );
       expect(extended?.expiresAt.getTime()).toBeGreaterThan(Date.now() + 49 * DAY);
       clockOffsetMs = 51 * DAY; // 31 days after the extension: expired
       expect(await codeOf(deps.sessions.verify(token))).toBe('unauthorized');
@@ -166,13 +189,19 @@ describe('updateProfile()', () => {
     ['rawData without signature', { encryptedData: 'AAAA', iv: 'AAAA', rawData: '{}' }],
   ])('returns bad_request for %s', async (_name, input) => {
     const { token } = await freshLogin();
-    expect(await codeOf(updateProfile(input, await deps.sessions.verify(token), deps))).toBe('bad_request');
+    expect(await codeOf(updateProfile(input, await deps.sessions.verify(token), deps))).toBe(
+      'bad_request',
+    );
   });
 
   it('decrypts the legacy getUserInfo payload and checks its signature', async () => {
     const { token, openid } = await freshLogin();
     const session = await deps.sessions.verify(token);
-    const payload = await emulator.current.control.encryptedUserInfo({ appid: APP.appid, openid, nickName: '旧接口' });
+    const payload = await emulator.current.control.encryptedUserInfo({
+      appid: APP.appid,
+      openid,
+      nickName: '旧接口',
+    });
     const { user } = await updateProfile(payload, session, deps);
     expect(user.nickname).toBe('旧接口');
   });
@@ -211,7 +240,10 @@ describe('bindPhone()', () => {
   it('binds the number behind a phone code, and a reused code changes nothing', async () => {
     const { token } = await freshLogin();
     const session = await deps.sessions.verify(token);
-    const { codes } = await emulator.current.control.mintPhoneCodes({ appid: APP.appid, purePhoneNumber: '13711112222' });
+    const { codes } = await emulator.current.control.mintPhoneCodes({
+      appid: APP.appid,
+      purePhoneNumber: '13711112222',
+    });
     const { user } = await bindPhone({ code: codes[0] }, session, deps);
     expect(user.phone).toEqual({ purePhoneNumber: '13711112222', countryCode: '86' });
     expect(await codeOf(bindPhone({ code: codes[0] }, session, deps))).toBe('invalid_code');
@@ -233,7 +265,9 @@ describe('bindPhone()', () => {
 
   it('returns bad_request for a body that is neither form', async () => {
     const { token } = await freshLogin();
-    expect(await codeOf(bindPhone({ phone: '13800138000' }, await deps.sessions.verify(token), deps))).toBe('bad_request');
+    expect(
+      await codeOf(bindPhone({ phone: '13800138000' }, await deps.sessions.verify(token), deps)),
+    ).toBe('bad_request');
   });
 });
 
@@ -247,6 +281,8 @@ describe('loginWithIdentity()', () => {
   });
 
   it('returns bad_request for an empty openid', async () => {
-    expect(await codeOf(loginWithIdentity({ appid: APP.appid, openid: '' }, deps))).toBe('bad_request');
+    expect(await codeOf(loginWithIdentity({ appid: APP.appid, openid: '' }, deps))).toBe(
+      'bad_request',
+    );
   });
 });

@@ -58,18 +58,27 @@ describe('decryptOpenData', () => {
 
   it('returns session_key_stale when well-formed data does not decrypt with the key', () => {
     const otherKey = randomBytes(16).toString('base64');
-    expect(codeOf(() => decryptOpenData({ ...OFFICIAL, sessionKey: otherKey }))).toBe('session_key_stale');
+    expect(codeOf(() => decryptOpenData({ ...OFFICIAL, sessionKey: otherKey }))).toBe(
+      'session_key_stale',
+    );
   });
 
   it.each([
     ['iv of 12 bytes', { iv: randomBytes(12).toString('base64') }],
     ['iv not base64', { iv: 'r7BXXKkLb8qrSNn05n0qi!==' }],
     ['encryptedData not whole blocks', { encryptedData: randomBytes(40).toString('base64') }],
-    ['encryptedData with junk characters', { encryptedData: `${OFFICIAL.encryptedData.slice(0, 20)}*${OFFICIAL.encryptedData.slice(21)}` }],
+    [
+      'encryptedData with junk characters',
+      {
+        encryptedData: `${OFFICIAL.encryptedData.slice(0, 20)}*${OFFICIAL.encryptedData.slice(21)}`,
+      },
+    ],
     ['encryptedData empty', { encryptedData: '' }],
     ['base64 without padding', { iv: 'r7BXXKkLb8qrSNn05n0qiA' }],
   ])('returns invalid_encrypted_data for %s', (_name, override) => {
-    expect(codeOf(() => decryptOpenData({ ...OFFICIAL, ...override }))).toBe('invalid_encrypted_data');
+    expect(codeOf(() => decryptOpenData({ ...OFFICIAL, ...override }))).toBe(
+      'invalid_encrypted_data',
+    );
   });
 
   it('rejects padding that is not strict PKCS#7 as a stale key', () => {
@@ -78,7 +87,12 @@ describe('decryptOpenData', () => {
     // Valid JSON followed by 6 padding bytes of which only the first is wrong (\x01 …\x06):
     // lenient unpadding would strip 6 bytes and parse fine; strict PKCS#7 must refuse.
     let body = Buffer.from(JSON.stringify({ watermark: { appid: 'wxa' }, x: '' }));
-    body = Buffer.from(JSON.stringify({ watermark: { appid: 'wxa' }, x: 'y'.repeat((26 - (body.length % 16)) % 16) }));
+    body = Buffer.from(
+      JSON.stringify({
+        watermark: { appid: 'wxa' },
+        x: 'y'.repeat((26 - (body.length % 16)) % 16),
+      }),
+    );
     const padLength = 16 - (body.length % 16);
     expect(padLength).toBe(6);
     const padding = Buffer.alloc(padLength, padLength);
@@ -86,7 +100,12 @@ describe('decryptOpenData', () => {
     const encryptedData = encrypt(key, iv, Buffer.concat([body, padding]), false);
     expect(
       codeOf(() =>
-        decryptOpenData({ sessionKey: key.toString('base64'), iv: iv.toString('base64'), encryptedData, appid: 'wxa' }),
+        decryptOpenData({
+          sessionKey: key.toString('base64'),
+          iv: iv.toString('base64'),
+          encryptedData,
+          appid: 'wxa',
+        }),
       ),
     ).toBe('session_key_stale');
   });
@@ -97,7 +116,12 @@ describe('decryptOpenData', () => {
     const encryptedData = encrypt(key, iv, Buffer.from('[1,2,3]'));
     expect(
       codeOf(() =>
-        decryptOpenData({ sessionKey: key.toString('base64'), iv: iv.toString('base64'), encryptedData, appid: 'wxa' }),
+        decryptOpenData({
+          sessionKey: key.toString('base64'),
+          iv: iv.toString('base64'),
+          encryptedData,
+          appid: 'wxa',
+        }),
       ),
     ).toBe('session_key_stale');
   });
@@ -107,7 +131,12 @@ describe('decryptOpenData', () => {
     const iv = randomBytes(16);
     const plain = { nickName: '张三😀', watermark: { appid: 'wxa', timestamp: 1 } };
     const encryptedData = encrypt(key, iv, Buffer.from(JSON.stringify(plain)));
-    const data = decryptOpenData({ sessionKey: key.toString('base64'), iv: iv.toString('base64'), encryptedData, appid: 'wxa' });
+    const data = decryptOpenData({
+      sessionKey: key.toString('base64'),
+      iv: iv.toString('base64'),
+      encryptedData,
+      appid: 'wxa',
+    });
     expect(data.nickName).toBe('张三😀');
   });
 });

@@ -82,8 +82,14 @@ export function decryptOpenData(input: DecryptOpenDataInput): Record<string, unk
 }
 
 /** signature = sha1(rawData + session_key), compared in constant time. */
-export function verifyRawDataSignature(rawData: string, signature: string, sessionKey: string): boolean {
-  const expected = createHash('sha1').update(rawData + sessionKey, 'utf8').digest();
+export function verifyRawDataSignature(
+  rawData: string,
+  signature: string,
+  sessionKey: string,
+): boolean {
+  const expected = createHash('sha1')
+    .update(rawData + sessionKey, 'utf8')
+    .digest();
   if (!/^[0-9a-f]{40}$/i.test(signature)) return false;
   return timingSafeEqual(expected, Buffer.from(signature, 'hex'));
 }

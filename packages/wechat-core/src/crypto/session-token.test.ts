@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createSessionToken, hashSecret, parseSessionToken, secretMatches } from './session-token.js';
+import {
+  createSessionToken,
+  hashSecret,
+  parseSessionToken,
+  secretMatches,
+} from './session-token.js';
 
 describe('createSessionToken', () => {
   it('makes <id>.<secret> with >= 80-bit id and >= 256-bit secret, storing only the hash', () => {

@@ -28,10 +28,25 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
     describe('users and identities', () => {
       it('upsertLogin creates a user and identity once, then updates the session_key', async () => {
         const id = openid();
-        const first = await store.users.upsertLogin({ appid: 'wxa', openid: id, sessionKey: 'k1', now: at(0) });
+        const first = await store.users.upsertLogin({
+          appid: 'wxa',
+          openid: id,
+          sessionKey: 'k1',
+          now: at(0),
+        });
         expect(first.isNewUser).toBe(true);
-        expect(first.identity).toMatchObject({ appid: 'wxa', openid: id, userId: first.user.id, sessionKey: 'k1' });
-        const second = await store.users.upsertLogin({ appid: 'wxa', openid: id, sessionKey: 'k2', now: at(1000) });
+        expect(first.identity).toMatchObject({
+          appid: 'wxa',
+          openid: id,
+          userId: first.user.id,
+          sessionKey: 'k1',
+        });
+        const second = await store.users.upsertLogin({
+          appid: 'wxa',
+          openid: id,
+          sessionKey: 'k2',
+          now: at(1000),
+        });
         expect(second.isNewUser).toBe(false);
         expect(second.user.id).toBe(first.user.id);
         expect((await store.users.findIdentity('wxa', id))?.sessionKey).toBe('k2');
@@ -60,8 +75,18 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       });
 
       it('links a second app to the user that already holds the unionid', async () => {
-        const a = await store.users.upsertLogin({ appid: 'wxa', openid: openid(), unionid: 'u-1', now: at(0) });
-        const b = await store.users.upsertLogin({ appid: 'wxb', openid: openid(), unionid: 'u-1', now: at(1) });
+        const a = await store.users.upsertLogin({
+          appid: 'wxa',
+          openid: openid(),
+          unionid: 'u-1',
+          now: at(0),
+        });
+        const b = await store.users.upsertLogin({
+          appid: 'wxb',
+          openid: openid(),
+          unionid: 'u-1',
+          now: at(1),
+        });
         expect(b.user.id).toBe(a.user.id);
         expect(b.isNewUser).toBe(false);
         expect(a.user.unionid).toBe('u-1');
@@ -71,7 +96,12 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         const [oa, ob] = [openid(), openid()];
         const results = await Promise.all(
           Array.from({ length: 20 }, (_, i) =>
-            store.users.upsertLogin({ appid: i % 2 ? 'wxa' : 'wxb', openid: i % 2 ? oa : ob, unionid: 'u-race', now: at(i) }),
+            store.users.upsertLogin({
+              appid: i % 2 ? 'wxa' : 'wxb',
+              openid: i % 2 ? oa : ob,
+              unionid: 'u-race',
+              now: at(i),
+            }),
           ),
         );
         const identityA = await store.users.findIdentity('wxa', oa);
@@ -82,9 +112,17 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       });
 
       it('updates profile fields one at a time and sets the phone', async () => {
-        const { user } = await store.users.upsertLogin({ appid: 'wxa', openid: openid(), now: at(0) });
+        const { user } = await store.users.upsertLogin({
+          appid: 'wxa',
+          openid: openid(),
+          now: at(0),
+        });
         await store.users.updateProfile(user.id, { nickname: '小明' }, at(1));
-        const updated = await store.users.updateProfile(user.id, { avatarUrl: 'https://x/a.png' }, at(2));
+        const updated = await store.users.updateProfile(
+          user.id,
+          { avatarUrl: 'https://x/a.png' },
+          at(2),
+        );
         expect(updated?.profile).toEqual({ nickname: '小明', avatarUrl: 'https://x/a.png' });
         expect(updated?.updatedAt).toEqual(at(2));
         const phoned = await store.users.setPhone(
@@ -92,21 +130,36 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
           { purePhoneNumber: '13800138000', countryCode: '86', verifiedAt: at(3) },
           at(3),
         );
-        expect(phoned?.phone).toEqual({ purePhoneNumber: '13800138000', countryCode: '86', verifiedAt: at(3) });
+        expect(phoned?.phone).toEqual({
+          purePhoneNumber: '13800138000',
+          countryCode: '86',
+          verifiedAt: at(3),
+        });
         expect(await store.users.findUser(user.id)).toEqual(phoned);
       });
 
       it('answers null for a user or identity that does not exist', async () => {
         expect(await store.users.findUser('nobody')).toBeNull();
         expect(await store.users.updateProfile('nobody', { nickname: 'x' }, at(0))).toBeNull();
-        expect(await store.users.setPhone('nobody', { purePhoneNumber: '1', countryCode: '1', verifiedAt: at(0) }, at(0))).toBeNull();
+        expect(
+          await store.users.setPhone(
+            'nobody',
+            { purePhoneNumber: '1', countryCode: '1', verifiedAt: at(0) },
+            at(0),
+          ),
+        ).toBeNull();
         expect(await store.users.findIdentity('wxa', 'nobody')).toBeNull();
         expect((await store.exportDocuments()).users).toHaveLength(0);
       });
 
       it('finds the identity of a user in one app', async () => {
         const id = openid();
-        const { user } = await store.users.upsertLogin({ appid: 'wxa', openid: id, sessionKey: 'k', now: at(0) });
+        const { user } = await store.users.upsertLogin({
+          appid: 'wxa',
+          openid: id,
+          sessionKey: 'k',
+          now: at(0),
+        });
         expect((await store.users.findIdentityOfUser(user.id, 'wxa'))?.openid).toBe(id);
         expect(await store.users.findIdentityOfUser(user.id, 'wxb')).toBeNull();
       });
@@ -138,7 +191,9 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         await store.sessions.insert(session('s2', 'u2', at(DAY)));
         await store.sessions.insert(session('s3', 'u3', at(DAY)));
         await store.sessions.extend('s1', at(3 * DAY), at(DAY / 2));
-        expect((await store.sessions.findActive('s1', at(2 * DAY)))?.lastVerifiedAt).toEqual(at(DAY / 2));
+        expect((await store.sessions.findActive('s1', at(2 * DAY)))?.lastVerifiedAt).toEqual(
+          at(DAY / 2),
+        );
         expect(await store.sessions.delete('s1')).toBe(true);
         expect(await store.sessions.delete('s1')).toBe(false);
         expect(await store.sessions.deleteAllOfUser('u2')).toBe(1);
@@ -160,25 +215,41 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
     describe('access tokens', () => {
       it('grants the lease to exactly one of 20 concurrent callers', async () => {
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => store.accessTokens.acquireLease('wxa', `h${i}`, at(10_000), at(0))),
+          Array.from({ length: 20 }, (_, i) =>
+            store.accessTokens.acquireLease('wxa', `h${i}`, at(10_000), at(0)),
+          ),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
       });
 
       it('gives a lapsed or released lease to the next caller', async () => {
         expect(await store.accessTokens.acquireLease('wxa', 'h1', at(10_000), at(0))).toBe(true);
-        expect(await store.accessTokens.acquireLease('wxa', 'h2', at(20_000), at(5_000))).toBe(false);
-        expect(await store.accessTokens.acquireLease('wxa', 'h2', at(20_000), at(10_000))).toBe(true);
+        expect(await store.accessTokens.acquireLease('wxa', 'h2', at(20_000), at(5_000))).toBe(
+          false,
+        );
+        expect(await store.accessTokens.acquireLease('wxa', 'h2', at(20_000), at(10_000))).toBe(
+          true,
+        );
         await store.accessTokens.releaseLease('wxa', 'h1'); // not the holder any more: no effect
-        expect(await store.accessTokens.acquireLease('wxa', 'h3', at(30_000), at(11_000))).toBe(false);
+        expect(await store.accessTokens.acquireLease('wxa', 'h3', at(30_000), at(11_000))).toBe(
+          false,
+        );
         await store.accessTokens.releaseLease('wxa', 'h2');
-        expect(await store.accessTokens.acquireLease('wxa', 'h3', at(30_000), at(11_000))).toBe(true);
+        expect(await store.accessTokens.acquireLease('wxa', 'h3', at(30_000), at(11_000))).toBe(
+          true,
+        );
       });
 
       it('saves a token, releases the lease, and reads it back per appid', async () => {
         expect(await store.accessTokens.get('wxa')).toBeNull();
         await store.accessTokens.acquireLease('wxa', 'h1', at(10_000), at(0));
-        const token = { appid: 'wxa', accessToken: 'T', obtainedAt: at(0), expiresAt: at(7_200_000), refreshAt: at(6_900_000) };
+        const token = {
+          appid: 'wxa',
+          accessToken: 'T',
+          obtainedAt: at(0),
+          expiresAt: at(7_200_000),
+          refreshAt: at(6_900_000),
+        };
         await store.accessTokens.save(token, 'h1');
         expect(await store.accessTokens.get('wxa')).toEqual(token);
         expect(await store.accessTokens.get('wxb')).toBeNull();

@@ -4,7 +4,11 @@
  */
 import type {
   CachedAccessToken,
-  IdentityRecord, UserProfile, UserRecord, VerifiedPhone } from './types.js';
+  IdentityRecord,
+  UserProfile,
+  UserRecord,
+  VerifiedPhone,
+} from './types.js';
 
 export interface UserDoc {
   _id: string;

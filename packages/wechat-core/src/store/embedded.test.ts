@@ -21,7 +21,12 @@ describe('EmbeddedStore', () => {
   it('keeps users across a close and reopen of the same DATA_DIR', async () => {
     const dataDir = await freshDir();
     const first = await EmbeddedStore.open({ dataDir });
-    const { user } = await first.users.upsertLogin({ appid: 'wxa', openid: 'o1', sessionKey: 'k', now: new Date() });
+    const { user } = await first.users.upsertLogin({
+      appid: 'wxa',
+      openid: 'o1',
+      sessionKey: 'k',
+      now: new Date(),
+    });
     await first.users.updateProfile(user.id, { nickname: '持久' }, new Date());
     await first.close();
     const second = await EmbeddedStore.open({ dataDir });

@@ -86,9 +86,13 @@ class Collection<T extends { _id: string }> {
     } catch (error) {
       if (error instanceof WechatAuthError || isUniqueViolation(error)) throw error;
       this.reloadNeeded = true;
-      throw new WechatAuthError('store_unavailable', `embedded store: ${this.name} is unavailable`, {
-        cause: error,
-      });
+      throw new WechatAuthError(
+        'store_unavailable',
+        `embedded store: ${this.name} is unavailable`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 }
@@ -127,6 +131,7 @@ export class EmbeddedStore implements Store {
       if ((error as { code?: unknown }).code === 'ELOCKED') {
         throw new Error(
           `DATA_DIR ${options.dataDir} is in use by another process: the embedded store serves one process only (use MONGODB_URL to run several)`,
+          { cause: error },
         );
       }
       throw error;
@@ -210,7 +215,11 @@ class EmbeddedUsers implements UserRepository {
       identity = updated.affectedDocuments as IdentityDoc;
     }
     const { user, created } = await this.ensureUser(identity, input);
-    return { user: toUser(user), identity: toIdentity(identity), isNewUser: identityCreated && created };
+    return {
+      user: toUser(user),
+      identity: toIdentity(identity),
+      isNewUser: identityCreated && created,
+    };
   }
 
   /** The identity's user, created when missing (also heals a crash between the two writes). */
@@ -260,7 +269,7 @@ class EmbeddedUsers implements UserRepository {
     const result = await this.users.run((db) =>
       db.updateAsync({ _id: id }, { $set: set }, { returnUpdatedDocs: true }),
     );
-    const doc = result.affectedDocuments as UserDoc | null;
+    const doc = result.affectedDocuments;
     return doc ? toUser(doc) : null;
   }
 
@@ -286,14 +295,18 @@ class EmbeddedSessions implements SessionRepository {
   }
 
   async findActive(id: string, now: Date): Promise<SessionRecord | null> {
-    const doc = await this.sessions.run((db) => db.findOneAsync({ _id: id, expiresAt: { $gt: now } }));
+    const doc = await this.sessions.run((db) =>
+      db.findOneAsync({ _id: id, expiresAt: { $gt: now } }),
+    );
     if (!doc) return null;
     const { _id, secretHash, ...rest } = doc;
     return { id: _id, secretHash: Buffer.from(secretHash, 'base64'), ...rest };
   }
 
   async extend(id: string, expiresAt: Date, lastVerifiedAt: Date): Promise<void> {
-    await this.sessions.run((db) => db.updateAsync({ _id: id }, { $set: { expiresAt, lastVerifiedAt } }));
+    await this.sessions.run((db) =>
+      db.updateAsync({ _id: id }, { $set: { expiresAt, lastVerifiedAt } }),
+    );
   }
 
   async delete(id: string): Promise<boolean> {
@@ -324,7 +337,9 @@ class EmbeddedAccessTokens implements AccessTokenRepository {
     );
     if (taken.numAffected === 1) return true;
     try {
-      await this.tokens.run((db) => db.insertAsync({ _id: appid, leaseHolder: holder, leaseUntil: until }));
+      await this.tokens.run((db) =>
+        db.insertAsync({ _id: appid, leaseHolder: holder, leaseUntil: until }),
+      );
       return true;
     } catch (error) {
       if (isUniqueViolation(error)) return false;
@@ -335,14 +350,22 @@ class EmbeddedAccessTokens implements AccessTokenRepository {
   async save(token: CachedAccessToken, holder: string): Promise<void> {
     const { appid, accessToken, obtainedAt, expiresAt, refreshAt } = token;
     await this.tokens.run((db) =>
-      db.updateAsync({ _id: appid }, { $set: { accessToken, obtainedAt, expiresAt, refreshAt } }, { upsert: true }),
+      db.updateAsync(
+        { _id: appid },
+        { $set: { accessToken, obtainedAt, expiresAt, refreshAt } },
+        { upsert: true },
+      ),
     );
     await this.releaseLease(appid, holder);
   }
 
   async releaseLease(appid: string, holder: string): Promise<void> {
     await this.tokens.run((db) =>
-      db.updateAsync({ _id: appid, leaseHolder: holder }, { $unset: { leaseHolder: true, leaseUntil: true } }, {}),
+      db.updateAsync(
+        { _id: appid, leaseHolder: holder },
+        { $unset: { leaseHolder: true, leaseUntil: true } },
+        {},
+      ),
     );
   }
 }

@@ -75,7 +75,10 @@ export class MongoStore implements Store {
     private readonly client: MongoClient,
     private readonly db: Db,
   ) {
-    this.users = new MongoUsers(db.collection<UserDoc>('users'), db.collection<IdentityDoc>('identities'));
+    this.users = new MongoUsers(
+      db.collection<UserDoc>('users'),
+      db.collection<IdentityDoc>('identities'),
+    );
     this.sessions = new MongoSessions(db.collection<SessionDoc>('sessions'));
     this.accessTokens = new MongoAccessTokens(db.collection<AccessTokenDoc>('access_tokens'));
   }
@@ -101,7 +104,10 @@ export class MongoStore implements Store {
   private static async createIndexes(db: Db): Promise<void> {
     await db
       .collection('users')
-      .createIndex({ unionid: 1 }, { unique: true, partialFilterExpression: { unionid: { $type: 'string' } } });
+      .createIndex(
+        { unionid: 1 },
+        { unique: true, partialFilterExpression: { unionid: { $type: 'string' } } },
+      );
     await db.collection('identities').createIndex({ appid: 1, openid: 1 }, { unique: true });
     await db.collection('identities').createIndex({ userId: 1, appid: 1 });
     await db.collection('sessions').createIndex({ userId: 1 });
@@ -119,7 +125,8 @@ export class MongoStore implements Store {
   }
 
   async exportDocuments(): Promise<Record<StoreCollection, unknown[]>> {
-    const all = (name: StoreCollection) => guard('export', () => this.db.collection(name).find({}).toArray());
+    const all = (name: StoreCollection) =>
+      guard('export', () => this.db.collection(name).find({}).toArray());
     return {
       users: await all('users'),
       identities: await all('identities'),
@@ -161,15 +168,22 @@ class MongoUsers implements UserRepository {
       );
     // Two concurrent upserts can both try the insert; the loser gets E11000 and, retried,
     // finds the winner's document.
-    const result = await guard('upsert identity', () => upsert().catch((e: unknown) => {
-      if (isDuplicateKey(e)) return upsert();
-      throw e;
-    }));
+    const result = await guard('upsert identity', () =>
+      upsert().catch((e: unknown) => {
+        if (isDuplicateKey(e)) return upsert();
+        throw e;
+      }),
+    );
     const identity = result.value;
-    if (!identity) throw new WechatAuthError('store_unavailable', 'mongo: upsert returned no identity');
+    if (!identity)
+      throw new WechatAuthError('store_unavailable', 'mongo: upsert returned no identity');
     const identityCreated = result.lastErrorObject?.updatedExisting === false;
     const { user, created } = await this.ensureUser(identity, input);
-    return { user: toUser(user), identity: toIdentity(identity), isNewUser: identityCreated && created };
+    return {
+      user: toUser(user),
+      identity: toIdentity(identity),
+      isNewUser: identityCreated && created,
+    };
   }
 
   /** The identity's user, created when missing (also heals a crash between the two writes). */
@@ -187,7 +201,8 @@ class MongoUsers implements UserRepository {
           { upsert: true, returnDocument: 'after', includeResultMetadata: true },
         ),
       );
-      if (!result.value) throw new WechatAuthError('store_unavailable', 'mongo: upsert returned no user');
+      if (!result.value)
+        throw new WechatAuthError('store_unavailable', 'mongo: upsert returned no user');
       return { user: result.value, created: result.lastErrorObject?.updatedExisting === false };
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
@@ -243,7 +258,11 @@ class MongoSessions implements SessionRepository {
   async insert(session: SessionRecord): Promise<void> {
     const { id, secretHash, ...rest } = session;
     await guard('insert session', () =>
-      this.sessions.insertOne({ _id: id, secretHash: new Binary(Buffer.from(secretHash)), ...rest }),
+      this.sessions.insertOne({
+        _id: id,
+        secretHash: new Binary(Buffer.from(secretHash)),
+        ...rest,
+      }),
     );
   }
 
@@ -313,7 +332,10 @@ class MongoAccessTokens implements AccessTokenRepository {
 
   async releaseLease(appid: string, holder: string): Promise<void> {
     await guard('release lease', () =>
-      this.tokens.updateOne({ _id: appid, leaseHolder: holder }, { $unset: { leaseHolder: '', leaseUntil: '' } }),
+      this.tokens.updateOne(
+        { _id: appid, leaseHolder: holder },
+        { $unset: { leaseHolder: '', leaseUntil: '' } },
+      ),
     );
   }
 }

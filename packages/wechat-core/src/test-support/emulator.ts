@@ -28,8 +28,16 @@ export function useEmulator(): { readonly current: EmulatorProcess } {
   };
 }
 
-export function clientFor(emulator: EmulatorProcess, options: WechatHttpOptions = {}): WechatClient {
-  return new WechatClient({ apiOrigin: emulator.url, openOrigin: emulator.url, retryBaseDelayMs: 10, ...options });
+export function clientFor(
+  emulator: EmulatorProcess,
+  options: WechatHttpOptions = {},
+): WechatClient {
+  return new WechatClient({
+    apiOrigin: emulator.url,
+    openOrigin: emulator.url,
+    retryBaseDelayMs: 10,
+    ...options,
+  });
 }
 
 /** A fresh temporary DATA_DIR, removed after the file's tests. */

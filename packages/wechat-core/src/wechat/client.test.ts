@@ -29,7 +29,11 @@ describe('WechatClient.exchangeLoginCode', () => {
     const { control } = emulator.current;
     const minted = await control.mintLoginCode({ appid: APP.appid, unionid: 'union-client-1' });
     const session = await clientFor(emulator.current).exchangeLoginCode(APP, minted.code);
-    expect(session).toEqual({ openid: minted.openid, sessionKey: minted.sessionKey, unionid: 'union-client-1' });
+    expect(session).toEqual({
+      openid: minted.openid,
+      sessionKey: minted.sessionKey,
+      unionid: 'union-client-1',
+    });
   });
 
   it('returns code_used when the code was already exchanged', async () => {
@@ -43,10 +47,15 @@ describe('WechatClient.exchangeLoginCode', () => {
   });
 
   it.each([
-    ['an unknown code', async () => 'not-a-real-code'],
-    ['a code of another app', async () => (await emulator.current.control.mintLoginCode({ appid: OTHER_APP.appid })).code],
+    ['an unknown code', () => Promise.resolve('not-a-real-code')],
+    [
+      'a code of another app',
+      async () => (await emulator.current.control.mintLoginCode({ appid: OTHER_APP.appid })).code,
+    ],
   ])('returns invalid_code for %s', async (_name, makeCode) => {
-    const error = await failure(clientFor(emulator.current).exchangeLoginCode(APP, await makeCode()));
+    const error = await failure(
+      clientFor(emulator.current).exchangeLoginCode(APP, await makeCode()),
+    );
     expect(error.code).toBe('invalid_code');
   });
 
@@ -59,7 +68,10 @@ describe('WechatClient.exchangeLoginCode', () => {
   });
 
   it('returns risky_user when WeChat blocks the login (40226)', async () => {
-    const { code } = await emulator.current.control.mintLoginCode({ appid: APP.appid, risky: true });
+    const { code } = await emulator.current.control.mintLoginCode({
+      appid: APP.appid,
+      risky: true,
+    });
     const error = await failure(clientFor(emulator.current).exchangeLoginCode(APP, code));
     expect(error.code).toBe('risky_user');
   });
@@ -77,7 +89,10 @@ describe('WechatClient.exchangeLoginCode', () => {
   it('reports a wrong secret as internal without revealing it', async () => {
     const { code } = await emulator.current.control.mintLoginCode({ appid: APP.appid });
     const error = await failure(
-      clientFor(emulator.current).exchangeLoginCode({ appid: APP.appid, secret: 'wrong-secret-value' }, code),
+      clientFor(emulator.current).exchangeLoginCode(
+        { appid: APP.appid, secret: 'wrong-secret-value' },
+        code,
+      ),
     );
     expect(error.code).toBe('internal');
     expect(error.wechatErrcode).toBe(40125);
@@ -88,7 +103,12 @@ describe('WechatClient.exchangeLoginCode', () => {
     const { control } = emulator.current;
     const { code, openid } = await control.mintLoginCode({ appid: APP.appid });
     const before = await control.callCount('/sns/jscode2session');
-    await control.injectFault({ path: '/sns/jscode2session', kind: 'errcode', errcode: -1, times: 2 });
+    await control.injectFault({
+      path: '/sns/jscode2session',
+      kind: 'errcode',
+      errcode: -1,
+      times: 2,
+    });
     const session = await clientFor(emulator.current).exchangeLoginCode(APP, code);
     expect(session.openid).toBe(openid);
     expect((await control.callCount('/sns/jscode2session')) - before).toBe(3);
@@ -98,7 +118,12 @@ describe('WechatClient.exchangeLoginCode', () => {
     const { control } = emulator.current;
     const { code } = await control.mintLoginCode({ appid: APP.appid });
     const before = await control.callCount('/sns/jscode2session');
-    await control.injectFault({ path: '/sns/jscode2session', kind: 'errcode', errcode: -1, times: 'always' });
+    await control.injectFault({
+      path: '/sns/jscode2session',
+      kind: 'errcode',
+      errcode: -1,
+      times: 'always',
+    });
     try {
       const error = await failure(clientFor(emulator.current).exchangeLoginCode(APP, code));
       expect(error.code).toBe('wechat_unavailable');
@@ -111,33 +136,42 @@ describe('WechatClient.exchangeLoginCode', () => {
   it.each([
     ['an HTTP 500', 'http_500'],
     ['a non-JSON body', 'non_json'],
-  ] as const)('returns wechat_unavailable for %s and does not spend the code again', async (_name, kind) => {
-    const { control } = emulator.current;
-    const { code } = await control.mintLoginCode({ appid: APP.appid });
-    const before = await control.callCount('/sns/jscode2session');
-    await control.injectFault({ path: '/sns/jscode2session', kind });
-    const error = await failure(clientFor(emulator.current).exchangeLoginCode(APP, code));
-    expect(error.code).toBe('wechat_unavailable');
-    expect((await control.callCount('/sns/jscode2session')) - before).toBe(1);
-  });
+  ] as const)(
+    'returns wechat_unavailable for %s and does not spend the code again',
+    async (_name, kind) => {
+      const { control } = emulator.current;
+      const { code } = await control.mintLoginCode({ appid: APP.appid });
+      const before = await control.callCount('/sns/jscode2session');
+      await control.injectFault({ path: '/sns/jscode2session', kind });
+      const error = await failure(clientFor(emulator.current).exchangeLoginCode(APP, code));
+      expect(error.code).toBe('wechat_unavailable');
+      expect((await control.callCount('/sns/jscode2session')) - before).toBe(1);
+    },
+  );
 
   it('returns wechat_timeout within the configured timeout when WeChat never answers', async () => {
     const { control } = emulator.current;
     const { code } = await control.mintLoginCode({ appid: APP.appid });
     await control.injectFault({ path: '/sns/jscode2session', kind: 'hang' });
     const started = Date.now();
-    const error = await failure(clientFor(emulator.current, { timeoutMs: 300 }).exchangeLoginCode(APP, code));
+    const error = await failure(
+      clientFor(emulator.current, { timeoutMs: 300 }).exchangeLoginCode(APP, code),
+    );
     expect(error.code).toBe('wechat_timeout');
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it('returns wechat_unavailable when WeChat cannot be reached, with no secret or code in the message', async () => {
     const port = await closedPort();
-    const client = clientFor(emulator.current, { apiOrigin: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
+    const client = clientFor(emulator.current, {
+      apiOrigin: `http://127.0.0.1:${port}`,
+      timeoutMs: 2000,
+    });
     const error = await failure(client.exchangeLoginCode(APP, 'the-login-code'));
     expect(error.code).toBe('wechat_unavailable');
     expect(error.message).toContain('ECONNREFUSED');
-    for (const secret of [APP.secret, APP.appid, 'the-login-code']) expect(error.message).not.toContain(secret);
+    for (const secret of [APP.secret, APP.appid, 'the-login-code'])
+      expect(error.message).not.toContain(secret);
   });
 });
 
@@ -158,9 +192,16 @@ describe('WechatClient.getPhoneNumber', () => {
     const { control } = emulator.current;
     const client = clientFor(emulator.current);
     const { accessToken } = await client.fetchStableToken(APP);
-    const { codes } = await control.mintPhoneCodes({ appid: APP.appid, purePhoneNumber: '13912345678' });
+    const { codes } = await control.mintPhoneCodes({
+      appid: APP.appid,
+      purePhoneNumber: '13912345678',
+    });
     const info = await client.getPhoneNumber(accessToken, codes[0] as string);
-    expect(info).toMatchObject({ purePhoneNumber: '13912345678', countryCode: '86', watermark: { appid: APP.appid } });
+    expect(info).toMatchObject({
+      purePhoneNumber: '13912345678',
+      countryCode: '86',
+      watermark: { appid: APP.appid },
+    });
     const error = await failure(client.getPhoneNumber(accessToken, codes[0] as string));
     expect(error.code).toBe('invalid_code');
   });

@@ -85,7 +85,12 @@ export class WechatClient {
     const answer = await this.http.call({
       path,
       method: 'GET',
-      query: { appid: app.appid, secret: app.secret, js_code: code, grant_type: 'authorization_code' },
+      query: {
+        appid: app.appid,
+        secret: app.secret,
+        js_code: code,
+        grant_type: 'authorization_code',
+      },
     });
     const data = readAnswer(code2SessionAnswer, answer, path);
     return {

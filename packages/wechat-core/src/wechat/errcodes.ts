@@ -13,7 +13,10 @@ export const SYSTEM_BUSY = -1;
 
 const TABLE: Readonly<Record<number, { code: ErrorCode; message: string }>> = {
   [-1]: { code: 'wechat_unavailable', message: 'WeChat is busy (-1)' },
-  40029: { code: 'invalid_code', message: 'the code is invalid, expired or belongs to another app' },
+  40029: {
+    code: 'invalid_code',
+    message: 'the code is invalid, expired or belongs to another app',
+  },
   40163: { code: 'code_used', message: 'the code has already been used' },
   42003: { code: 'invalid_code', message: 'the code has expired' },
   40226: { code: 'risky_user', message: 'WeChat blocked this login (risky user)' },

@@ -68,7 +68,10 @@ export class WechatHttp {
         const errcode = answer.errcode;
         if (errcode === undefined || errcode === 0) return answer;
         if (typeof errcode !== 'number') {
-          throw new WechatAuthError('wechat_unavailable', `${request.path}: errcode is not a number`);
+          throw new WechatAuthError(
+            'wechat_unavailable',
+            `${request.path}: errcode is not a number`,
+          );
         }
         failure = errorFromErrcode(errcode, request.path);
         if (errcode !== SYSTEM_BUSY) throw failure;
@@ -84,7 +87,8 @@ export class WechatHttp {
 
   private async once(request: WechatRequest, signal: AbortSignal): Promise<WechatAnswer> {
     const url = new URL(request.path, this.apiOrigin);
-    for (const [key, value] of Object.entries(request.query ?? {})) url.searchParams.set(key, value);
+    for (const [key, value] of Object.entries(request.query ?? {}))
+      url.searchParams.set(key, value);
     let response: Response;
     try {
       response = await this.fetchImpl(url, {
@@ -119,7 +123,10 @@ export class WechatHttp {
       );
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new WechatAuthError('wechat_unavailable', `${request.path}: answer is not a JSON object`);
+      throw new WechatAuthError(
+        'wechat_unavailable',
+        `${request.path}: answer is not a JSON object`,
+      );
     }
     return parsed as WechatAnswer;
   }
@@ -141,7 +148,8 @@ function transportFailure(
     return new WechatAuthError('wechat_timeout', `${path}: WeChat did not answer in time`);
   }
   // undici wraps the system error: keep its code (ECONNREFUSED...) but not the URL.
-  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  const cause =
+    error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
   const code = typeof cause?.code === 'string' ? cause.code : 'network error';
   return new RetryableFailure(
     new WechatAuthError('wechat_unavailable', `${path}: cannot reach WeChat (${code})`),

@@ -119,7 +119,11 @@ export class WechatOAuthClient {
   }
 
   /** The user's profile (snsapi_userinfo only), decoded as UTF-8 whatever the headers say. */
-  async fetchUserInfo(accessToken: string, openid: string, lang: 'zh_CN' | 'zh_TW' | 'en' = 'zh_CN'): Promise<OAuthUserInfo> {
+  async fetchUserInfo(
+    accessToken: string,
+    openid: string,
+    lang: 'zh_CN' | 'zh_TW' | 'en' = 'zh_CN',
+  ): Promise<OAuthUserInfo> {
     const path = '/sns/userinfo';
     const answer = await this.http.call({
       path,
@@ -134,7 +138,11 @@ export class WechatOAuthClient {
   /** Whether a user's access token is still valid. */
   async isTokenValid(accessToken: string, openid: string): Promise<boolean> {
     try {
-      await this.http.call({ path: '/sns/auth', method: 'GET', query: { access_token: accessToken, openid } });
+      await this.http.call({
+        path: '/sns/auth',
+        method: 'GET',
+        query: { access_token: accessToken, openid },
+      });
       return true;
     } catch (error) {
       const errcode = (error as { wechatErrcode?: number }).wechatErrcode;

@@ -67,7 +67,9 @@ describe('StableTokenBroker', () => {
     await b.getToken(APP.appid);
     await control.injectFault({ path: PHONE, kind: 'errcode', errcode: 40001 });
     const code = await phoneCode();
-    const info = await b.call(APP.appid, (token) => clientFor(emulator.current).getPhoneNumber(token, code));
+    const info = await b.call(APP.appid, (token) =>
+      clientFor(emulator.current).getPhoneNumber(token, code),
+    );
     expect(info.purePhoneNumber).toBe('13800138000');
     expect(await control.callCount(STABLE)).toBe(2);
     expect(await control.callCount(PHONE)).toBe(2);
@@ -113,7 +115,9 @@ describe('StableTokenBroker', () => {
     await clientFor(emulator.current).fetchStableToken(APP, true);
     const { codes } = await control.mintPhoneCodes({ appid: APP.appid, count: 20 });
     await Promise.all(
-      codes.map((code) => b.call(APP.appid, (token) => clientFor(emulator.current).getPhoneNumber(token, code))),
+      codes.map((code) =>
+        b.call(APP.appid, (token) => clientFor(emulator.current).getPhoneNumber(token, code)),
+      ),
     );
     // 1 initial fetch + 1 forced by the other system + 1 shared refetch.
     expect(await control.callCount(STABLE)).toBe(3);
@@ -148,7 +152,9 @@ describe('StableTokenBroker', () => {
   });
 
   it('reports an unknown appid as bad_request without calling WeChat', async () => {
-    await expect(broker().getToken('wx-not-configured')).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(broker().getToken('wx-not-configured')).rejects.toMatchObject({
+      code: 'bad_request',
+    });
     expect(await emulator.current.control.callCount(STABLE)).toBe(0);
   });
 });

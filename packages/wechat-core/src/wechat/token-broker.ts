@@ -84,7 +84,10 @@ export class StableTokenBroker {
     }
   }
 
-  private singleFlight(appid: string, rejection: Rejection | undefined): Promise<CachedAccessToken> {
+  private singleFlight(
+    appid: string,
+    rejection: Rejection | undefined,
+  ): Promise<CachedAccessToken> {
     // Callers that saw the same token rejected share one refetch; plain refreshes share another.
     const key = rejection ? `${appid}\u0000${rejection.token}` : appid;
     let pending = this.inflight.get(key);
@@ -96,13 +99,19 @@ export class StableTokenBroker {
   }
 
   /** A stored token is good if not due for refresh and not the one WeChat just rejected. */
-  private usable(stored: CachedAccessToken | null, rejection: Rejection | undefined): stored is CachedAccessToken {
+  private usable(
+    stored: CachedAccessToken | null,
+    rejection: Rejection | undefined,
+  ): stored is CachedAccessToken {
     if (!stored || this.now() >= stored.refreshAt.getTime()) return false;
     if (!rejection || stored.accessToken !== rejection.token) return true;
     return stored.obtainedAt.getTime() >= rejection.at;
   }
 
-  private async refresh(appid: string, rejection: Rejection | undefined): Promise<CachedAccessToken> {
+  private async refresh(
+    appid: string,
+    rejection: Rejection | undefined,
+  ): Promise<CachedAccessToken> {
     const { store } = this.options;
     const app = this.options.apps.get(appid);
     const giveUpAt = this.now() + this.leaseMs * 2;
@@ -110,7 +119,9 @@ export class StableTokenBroker {
       const stored = await store.get(appid);
       if (this.usable(stored, rejection)) return this.remember(stored);
       const now = this.now();
-      if (await store.acquireLease(appid, this.holder, new Date(now + this.leaseMs), new Date(now))) {
+      if (
+        await store.acquireLease(appid, this.holder, new Date(now + this.leaseMs), new Date(now))
+      ) {
         try {
           // Another instance may have saved a token between our read and our lease.
           const again = await store.get(appid);
