@@ -1,44 +1,27 @@
 #!/usr/bin/env node
-// The local stack behind `npm start`: the WeChat emulator with a dev app it knows.
-// Ctrl-C stops every child and then this process.
+// The local stack behind `npm start`: the WeChat emulator (unless WECHAT_API_ORIGIN points at a
+// real WeChat) and the HTTP server on the embedded store. Ctrl-C stops every child, then exits.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const useEmulator = !process.env.WECHAT_API_ORIGIN;
 // Dev-only credentials, known only to the local emulator; never a real app's.
-const DEV_APPID = process.env.WECHAT_APPID ?? 'wxdevlocalemulator';
-const DEV_SECRET = process.env.WECHAT_SECRET ?? 'local-emulator-secret';
+const appid = useEmulator
+  ? (process.env.WECHAT_APPID ?? 'wxdevlocalemulator')
+  : process.env.WECHAT_APPID;
+const secret = useEmulator
+  ? (process.env.WECHAT_SECRET ?? 'local-emulator-secret')
+  : process.env.WECHAT_SECRET;
 const emulatorPort = process.env.EMULATOR_PORT ?? '4000';
+const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
 
 const children = new Set();
-
-function start(name, args) {
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const prefix = (chunk) =>
-    chunk
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line.length > 0)
-      .map((line) => `[${name}] ${line}\n`)
-      .join('');
-  child.stdout.on('data', (chunk) => process.stdout.write(prefix(chunk)));
-  child.stderr.on('data', (chunk) => process.stderr.write(prefix(chunk)));
-  child.on('exit', (code, signal) => {
-    children.delete(child);
-    if (!stopping) {
-      process.stderr.write(`[${name}] exited (${signal ?? code}); stopping the stack\n`);
-      stop(code || 1);
-    } else if (children.size === 0) {
-      process.exit(exitCode);
-    }
-  });
-  return child;
-}
-
+const ready = new Map();
 let stopping = false;
 let exitCode = 0;
+
 function stop(code = 0) {
   if (stopping) return;
   stopping = true;
@@ -49,24 +32,84 @@ function stop(code = 0) {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-const emulator = start('emulator', [
-  join(root, 'packages/wechat-emulator/bin/wechat-emulator.js'),
-  '--port',
-  emulatorPort,
-  '--app',
-  `${DEV_APPID}:${DEV_SECRET}`,
-]);
-emulator.stdout.once('data', () => {
-  const url = `http://127.0.0.1:${emulatorPort}`;
-  process.stdout.write(
-    [
-      '',
-      `WeChat emulator  ${url}   (answers like api.weixin.qq.com and open.weixin.qq.com)`,
-      `dev app          ${DEV_APPID}`,
-      `control API      ${url}/__control   e.g. mint a wx.login code:`,
-      `  curl -s -X POST ${url}/__control/login-codes -d '{"appid":"${DEV_APPID}"}'`,
-      'Ctrl-C stops the stack.',
-      '',
-    ].join('\n'),
+function start(name, args, env) {
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const relay = (stream) => (chunk) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line) continue;
+      stream.write(`[${name}] ${line}\n`);
+      const match = /^listening on (http:\/\/\S+)/.exec(line);
+      if (match) {
+        ready.set(name, match[1]);
+        if (ready.size === children.size) printSummary();
+      }
+    }
+  };
+  child.stdout.on('data', relay(process.stdout));
+  child.stderr.on('data', relay(process.stderr));
+  child.on('exit', (code, signal) => {
+    children.delete(child);
+    if (!stopping) {
+      process.stderr.write(`[${name}] exited (${signal ?? code}); stopping the stack\n`);
+      stop(code || 1);
+    } else if (children.size === 0) {
+      process.exit(exitCode);
+    }
+  });
+}
+
+function printSummary() {
+  const server = ready.get('server');
+  const lines = [''];
+  if (useEmulator) {
+    lines.push(
+      `WeChat emulator  ${emulatorUrl}   (stands in for api.weixin.qq.com; control API at /__control)`,
+    );
+  }
+  lines.push(
+    `server           ${server}   (store: embedded, DATA_DIR ${process.env.DATA_DIR ?? './.data'})`,
+    `app              ${appid}`,
+    '',
+    'WeChat DevTools: import apps/miniprogram, keep the http transport (base URL above) and tick',
+    '"Do not verify request domain" (urlCheck: false) in the project settings.',
   );
+  if (useEmulator) {
+    lines.push(
+      '',
+      'Try a login (a code from the emulator plays the part of wx.login):',
+      `  CODE=$(curl -s -X POST ${emulatorUrl}/__control/login-codes -d '{"appid":"${appid}"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).codes[0]')`,
+      `  curl -s -X POST ${server}/login -H 'content-type: application/json' -d "{\\"code\\":\\"$CODE\\"}"`,
+    );
+  }
+  lines.push('', 'Ctrl-C stops the stack.', '');
+  process.stdout.write(lines.join('\n'));
+}
+
+if (!appid || !secret) {
+  process.stderr.write(
+    'npm start: WECHAT_API_ORIGIN is set, so WECHAT_APPID and WECHAT_SECRET must be set too\n',
+  );
+  process.exit(1);
+}
+
+if (useEmulator) {
+  start('emulator', [
+    join(root, 'packages/wechat-emulator/bin/wechat-emulator.js'),
+    '--port',
+    emulatorPort,
+    '--app',
+    `${appid}:${secret}`,
+  ]);
+}
+start('server', [join(root, 'apps/server/bin/wxlogin-server.js')], {
+  WECHAT_APPID: appid,
+  WECHAT_SECRET: secret,
+  ...(useEmulator ? { WECHAT_API_ORIGIN: emulatorUrl, WECHAT_OPEN_ORIGIN: emulatorUrl } : {}),
+  PORT: process.env.PORT ?? '3000',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
 });

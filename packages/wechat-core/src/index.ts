@@ -13,6 +13,7 @@ export type { OAuthGrant, OAuthScope, OAuthUserInfo } from './wechat/oauth.js';
 export { StableTokenBroker } from './wechat/token-broker.js';
 export type { StableTokenBrokerOptions } from './wechat/token-broker.js';
 export { errorFromErrcode, ACCESS_TOKEN_ERRCODES } from './wechat/errcodes.js';
+export { parseInput } from './auth/schemas.js';
 
 export { decryptOpenData, verifyRawDataSignature, decodeBase64Strict } from './crypto/open-data.js';
 export type { DecryptOpenDataInput } from './crypto/open-data.js';
@@ -25,7 +26,12 @@ export type { MongoStoreOptions } from './store/mongo.js';
 export type * from './store/types.js';
 
 export { SessionManager } from './auth/sessions.js';
-export type { IssuedSession, SessionContext, SessionManagerOptions } from './auth/sessions.js';
+export type {
+  CallerContext,
+  IssuedSession,
+  SessionContext,
+  SessionManagerOptions,
+} from './auth/sessions.js';
 export type { AuthDeps } from './auth/deps.js';
 export { login, loginWithIdentity } from './auth/login.js';
 export type { AppContext, IdentityLoginResult, LoginResult } from './auth/login.js';

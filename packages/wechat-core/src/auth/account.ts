@@ -2,7 +2,7 @@ import { WechatAuthError } from '../errors.js';
 import type { UserRecord } from '../store/types.js';
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
-import type { SessionContext } from './sessions.js';
+import type { CallerContext } from './sessions.js';
 
 /** The caller's user record; unauthorized if it no longer exists. */
 export async function loadUser(userId: string, deps: Pick<AuthDeps, 'store'>): Promise<UserRecord> {
@@ -12,10 +12,10 @@ export async function loadUser(userId: string, deps: Pick<AuthDeps, 'store'>): P
 }
 
 export async function me(
-  session: SessionContext,
+  caller: CallerContext,
   deps: Pick<AuthDeps, 'store'>,
 ): Promise<{ user: PublicUser }> {
-  return { user: toPublicUser(await loadUser(session.userId, deps)) };
+  return { user: toPublicUser(await loadUser(caller.userId, deps)) };
 }
 
 /** Ends the session of this bearer token. */

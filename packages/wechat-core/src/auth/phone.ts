@@ -11,7 +11,7 @@ import type { AuthDeps } from './deps.js';
 import { sessionKeyOf } from './profile.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
 import { parseInput, phoneInput } from './schemas.js';
-import type { SessionContext } from './sessions.js';
+import type { CallerContext } from './sessions.js';
 
 export interface PhoneNumber {
   purePhoneNumber: string;
@@ -28,16 +28,16 @@ const decryptedPhone = z.object({
 
 export async function bindPhone(
   input: unknown,
-  session: SessionContext,
+  caller: CallerContext,
   deps: Pick<AuthDeps, 'store' | 'now' | 'wechat' | 'tokens'>,
 ): Promise<{ user: PublicUser }> {
   const parsed = parseInput(phoneInput, input);
   let phone: PhoneNumber;
   if ('code' in parsed) {
-    const info = await deps.tokens.call(session.appid, (token) =>
+    const info = await deps.tokens.call(caller.appid, (token) =>
       deps.wechat.getPhoneNumber(token, parsed.code),
     );
-    if (info.watermark.appid !== session.appid) {
+    if (info.watermark.appid !== caller.appid) {
       throw new WechatAuthError(
         'invalid_encrypted_data',
         'the phone number was issued for another app',
@@ -45,19 +45,19 @@ export async function bindPhone(
     }
     phone = { purePhoneNumber: info.purePhoneNumber, countryCode: info.countryCode };
   } else {
-    const sessionKey = await sessionKeyOf(session, deps);
+    const sessionKey = await sessionKeyOf(caller, deps);
     const data = decryptOpenData({
       sessionKey,
       encryptedData: parsed.encryptedData,
       iv: parsed.iv,
-      appid: session.appid,
+      appid: caller.appid,
     });
     const checked = decryptedPhone.safeParse(data);
     if (!checked.success)
       throw new WechatAuthError('invalid_encrypted_data', 'the payload holds no phone number');
     phone = checked.data;
   }
-  return saveVerifiedPhone(session.userId, phone, deps);
+  return saveVerifiedPhone(caller.userId, phone, deps);
 }
 
 /** Stores a phone number WeChat vouched for (also used by the cloud runtime's openapi result). */

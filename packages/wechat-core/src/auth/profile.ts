@@ -10,14 +10,14 @@ import { loadUser } from './account.js';
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
 import { parseInput, profileInput } from './schemas.js';
-import type { SessionContext } from './sessions.js';
+import type { CallerContext } from './sessions.js';
 
 /** The stored session_key of the caller in this app; stale when there is none to use. */
 export async function sessionKeyOf(
-  session: SessionContext,
+  caller: CallerContext,
   deps: Pick<AuthDeps, 'store'>,
 ): Promise<string> {
-  const identity = await deps.store.users.findIdentityOfUser(session.userId, session.appid);
+  const identity = await deps.store.users.findIdentityOfUser(caller.userId, caller.appid);
   if (!identity?.sessionKey) {
     throw new WechatAuthError(
       'session_key_stale',
@@ -29,20 +29,20 @@ export async function sessionKeyOf(
 
 export async function updateProfile(
   input: unknown,
-  session: SessionContext,
+  caller: CallerContext,
   deps: Pick<AuthDeps, 'store' | 'now'>,
 ): Promise<{ user: PublicUser }> {
   const parsed = parseInput(profileInput, input);
   let profile: UserProfile;
   if ('encryptedData' in parsed) {
-    const sessionKey = await sessionKeyOf(session, deps);
+    const sessionKey = await sessionKeyOf(caller, deps);
     // Decrypt first: a stale key fails here as session_key_stale, before the signature check
     // would misreport it as tampering.
     const data = decryptOpenData({
       sessionKey,
       encryptedData: parsed.encryptedData,
       iv: parsed.iv,
-      appid: session.appid,
+      appid: caller.appid,
     });
     if (parsed.rawData !== undefined && parsed.signature !== undefined) {
       if (!verifyRawDataSignature(parsed.rawData, parsed.signature, sessionKey)) {
@@ -65,8 +65,8 @@ export async function updateProfile(
   }
   const user =
     Object.keys(profile).length > 0
-      ? await deps.store.users.updateProfile(session.userId, profile, deps.now())
-      : await loadUser(session.userId, deps);
+      ? await deps.store.users.updateProfile(caller.userId, profile, deps.now())
+      : await loadUser(caller.userId, deps);
   if (!user) throw new WechatAuthError('unauthorized', 'the user of this session no longer exists');
   return { user: toPublicUser(user) };
 }

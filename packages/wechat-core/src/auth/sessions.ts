@@ -7,11 +7,15 @@ import { WechatAuthError } from '../errors.js';
 import { createSessionToken, parseSessionToken, secretMatches } from '../crypto/session-token.js';
 import type { SessionRepository } from '../store/types.js';
 
-/** Who is calling, once a token checked out. */
-export interface SessionContext {
-  sessionId: string;
+/** Who is calling: a user in one app (from a session, or vouched for by the cloud runtime). */
+export interface CallerContext {
   userId: string;
   appid: string;
+}
+
+/** A caller whose bearer token checked out. */
+export interface SessionContext extends CallerContext {
+  sessionId: string;
 }
 
 export interface IssuedSession {

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// Stable bin entry: runs the compiled server (configured from the environment).
+await import('../dist/main.js');

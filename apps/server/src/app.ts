@@ -1,0 +1,169 @@
+/**
+ * The HTTP adapter: routes -> wechat-core use-cases, WechatAuthError codes -> HTTP statuses.
+ * Statuses are decided here and nowhere else. Every failure answers the same envelope:
+ * `{ "error": { "code", "message" } }`; unknown failures are logged with the request id and
+ * answered as `internal` without detail.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type AuthDeps,
+  type ErrorCode,
+  WechatAuthError,
+  bindPhone,
+  login,
+  logout,
+  me,
+  updateProfile,
+} from '@wxlogin/wechat-core';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** The HTTP status of each error code (DESIGN.md, error table). */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  bad_request: 400,
+  invalid_code: 400,
+  code_used: 400,
+  invalid_encrypted_data: 400,
+  unauthorized: 401,
+  risky_user: 403,
+  not_found: 404,
+  session_key_stale: 409,
+  rate_limited: 429,
+  internal: 500,
+  wechat_unavailable: 502,
+  store_unavailable: 503,
+  wechat_timeout: 504,
+};
+
+export interface ServerOptions {
+  logger: FastifyServerOptions['logger'];
+}
+
+/** Paths pino must never print: credentials travel in these headers. */
+export const LOG_REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+];
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/** Which configured app a request comes from: X-WeChat-Appid, else the default app. */
+function appidOf(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-wechat-appid'];
+  return typeof header === 'string' && header !== '' ? header : undefined;
+}
+
+export function buildServer(deps: AuthDeps, options: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: () => randomUUID(),
+    // Idle keep-alive sockets close on shutdown; in-flight requests still finish.
+    forceCloseConnections: 'idle',
+  });
+
+  // wx.request sends content-type application/json even with no body (POST /logout): an empty
+  // body is "no body", anything else must be JSON. Proto-poisoned keys are refused outright.
+  const strictJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    strictJson(request, text, (error, value) => {
+      if (error)
+        return done(
+          new WechatAuthError(
+            'bad_request',
+            'body is not valid JSON (or uses a forbidden __proto__/constructor key)',
+          ),
+          undefined,
+        );
+      done(null, value);
+    });
+  });
+
+  // Once shutdown starts, answers in flight close their connection, so keep-alive sockets that
+  // turn idle after close() began do not hold the process open.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send({
+        error: {
+          code: 'not_found',
+          message: `no route ${request.method} ${request.url.split('?')[0]}`,
+        },
+      }),
+  );
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof WechatAuthError) {
+      const status = HTTP_STATUS[error.code];
+      if (error.code === 'rate_limited')
+        reply.header('retry-after', String(error.retryAfterSeconds ?? 60));
+      if (status >= 500) {
+        request.log.error({ err: error, code: error.code }, 'request failed');
+        const message =
+          error.code === 'internal' ? `internal error (request id ${request.id})` : error.message;
+        return reply.code(status).send({ error: { code: error.code, message } });
+      }
+      return reply.code(status).send({ error: { code: error.code, message: error.message } });
+    }
+    // Fastify's own 4xx (body too large, unsupported media type, malformed request): bad_request.
+    const statusCode = (error as { statusCode?: unknown }).statusCode;
+    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+      const message = error instanceof Error ? error.message : 'bad request';
+      return reply.code(400).send({ error: { code: 'bad_request', message } });
+    }
+    request.log.error({ err: error }, 'unexpected failure');
+    return reply
+      .code(500)
+      .send({ error: { code: 'internal', message: `internal error (request id ${request.id})` } });
+  });
+
+  const authenticate = (request: FastifyRequest) => deps.sessions.verify(bearerToken(request));
+
+  app.post('/login', async (request) =>
+    login(request.body, { appid: appidOf(request) ?? deps.apps.defaultAppid }, deps),
+  );
+
+  app.get('/me', async (request) => me(await authenticate(request), deps));
+
+  app.post('/userinfo', async (request) =>
+    updateProfile(request.body, await authenticate(request), deps),
+  );
+
+  app.post('/phone', async (request) => bindPhone(request.body, await authenticate(request), deps));
+
+  app.post('/logout', async (request, reply) => {
+    await logout(bearerToken(request), deps);
+    return reply.code(204).send();
+  });
+
+  app.get('/healthz', async () => {
+    await deps.store.ping();
+    return { ok: true, store: deps.store.kind };
+  });
+
+  return app;
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const BASE = { WECHAT_APPID: 'wx0123456789abcdef', WECHAT_SECRET: 'the-secret-value' };
+
+function messageOf(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  return 'no error';
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig(BASE)).toEqual({
+      app: { appid: BASE.WECHAT_APPID, secret: BASE.WECHAT_SECRET },
+      wechatApiOrigin: 'https://api.weixin.qq.com',
+      wechatOpenOrigin: 'https://open.weixin.qq.com',
+      wechatTimeoutMs: 5000,
+      mongodbUrl: undefined,
+      dataDir: './.data',
+      host: '127.0.0.1',
+      port: 3000,
+      sessionTtlDays: 30,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every setting', () => {
+    const config = loadConfig({
+      ...BASE,
+      WECHAT_API_ORIGIN: 'http://127.0.0.1:4000',
+      MONGODB_URL: 'mongodb://db:27017/app',
+      PORT: '8080',
+      SESSION_TTL_DAYS: '7',
+      LOG_LEVEL: 'warn',
+    });
+    expect(config).toMatchObject({
+      wechatApiOrigin: 'http://127.0.0.1:4000',
+      mongodbUrl: 'mongodb://db:27017/app',
+      port: 8080,
+      sessionTtlDays: 7,
+      logLevel: 'warn',
+    });
+  });
+
+  it.each([
+    [{ WECHAT_SECRET: 'x' }, 'config: WECHAT_APPID is required'],
+    [{ WECHAT_APPID: BASE.WECHAT_APPID }, 'config: WECHAT_SECRET is required'],
+    [{ ...BASE, WECHAT_SECRET: '' }, 'config: WECHAT_SECRET is required'],
+    [
+      { ...BASE, WECHAT_APPID: 'wx123' },
+      'config: WECHAT_APPID must look like wx followed by 16 letters or digits (got "wx123")',
+    ],
+    [
+      { ...BASE, PORT: 'eighty' },
+      'config: PORT must be a whole number from 0 to 65535 (got "eighty")',
+    ],
+    [{ ...BASE, PORT: '70000' }, 'config: PORT must be from 0 to 65535 (got "70000")'],
+    [
+      { ...BASE, SESSION_TTL_DAYS: '-1' },
+      'config: SESSION_TTL_DAYS must be a positive number of days (got "-1")',
+    ],
+    [{ ...BASE, LOG_LEVEL: 'loud' }, 'config: LOG_LEVEL'],
+    [
+      { ...BASE, WECHAT_API_ORIGIN: 'ftp://x' },
+      'config: WECHAT_API_ORIGIN must be an http(s) origin',
+    ],
+  ])('names the bad setting in one line: %j', (env, expected) => {
+    const message = messageOf(env);
+    expect(message.startsWith(expected)).toBe(true);
+    expect(message).not.toContain('\n');
+  });
+
+  it('never echoes a secret value, even a malformed one', () => {
+    const message = messageOf({ ...BASE, MONGODB_URL: 'postgres://user:hunter2@db' });
+    expect(message).toBe(
+      'config: MONGODB_URL must be a mongodb:// or mongodb+srv:// connection string',
+    );
+  });
+});

@@ -1,0 +1,110 @@
+/** Test wiring: the real server process (bin/wxlogin-server.js) and a reader for its data files. */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SERVER_BIN = fileURLToPath(new URL('../../bin/wxlogin-server.js', import.meta.url));
+
+export interface ServerProcess {
+  url: string;
+  /** Everything the process printed so far (JSON log lines and plain lines). */
+  output(): string;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts the server with exactly these variables (plus PATH) and waits for "listening on". */
+export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [SERVER_BIN], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start within 10 s:\n${output}`));
+    }, 10_000);
+    const onData = () => {
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (!match?.[1]) return;
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      resolve({
+        url: match[1],
+        output: () => output,
+        stop: (signal = 'SIGTERM') => {
+          if (child.exitCode === null) child.kill(signal);
+          return exited;
+        },
+      });
+    };
+    child.stdout.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${output}`));
+    });
+  });
+}
+
+/** Runs the server expecting it to refuse to start; resolves with its exit code and output. */
+export function runServerToExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [SERVER_BIN], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    }),
+  );
+}
+
+/**
+ * The live documents of one embedded-store collection, read from its append-only file the way
+ * nedb replays it: one JSON document a line, the last line for an _id wins, $$deleted removes.
+ */
+export async function readEmbeddedCollection(
+  dataDir: string,
+  name: string,
+): Promise<Record<string, unknown>[]> {
+  let text: string;
+  try {
+    text = await readFile(join(dataDir, `${name}.db`), 'utf8');
+  } catch {
+    return [];
+  }
+  const docs = new Map<string, Record<string, unknown>>();
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const doc = JSON.parse(line) as Record<string, unknown>;
+    if ('$$indexCreated' in doc || '$$indexRemoved' in doc) continue;
+    const id = String(doc._id);
+    if (doc.$$deleted === true) docs.delete(id);
+    else docs.set(id, doc);
+  }
+  return [...docs.values()];
+}
+
+export async function storeCounts(
+  dataDir: string,
+): Promise<{ users: number; identities: number; sessions: number }> {
+  return {
+    users: (await readEmbeddedCollection(dataDir, 'users')).length,
+    identities: (await readEmbeddedCollection(dataDir, 'identities')).length,
+    sessions: (await readEmbeddedCollection(dataDir, 'sessions')).length,
+  };
+}

@@ -1,0 +1,129 @@
+/** One emulator process and one server process per test file, and a small HTTP client for them. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
+import { afterAll, beforeAll } from 'vitest';
+import { type ServerProcess, startServerProcess } from './processes.js';
+
+// Test-only credentials the emulator is started with; not a real app.
+export const APP = { appid: 'wx0000000000server', secret: 'server-test-secret' } as const;
+export const OTHER_APP = { appid: 'wx00000000000other', secret: 'other-test-secret' } as const;
+
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown> & { error?: { code: string; message: string } };
+}
+
+export interface Stack {
+  emulator: EmulatorProcess;
+  server: ServerProcess;
+  dataDir: string;
+  api(
+    method: string,
+    path: string,
+    options?: { body?: unknown; token?: string; raw?: string; contentType?: string },
+  ): Promise<ApiAnswer>;
+  /** wx.login on the phone, then POST /login. */
+  login(
+    openid?: string,
+  ): Promise<{ token: string; userId: string; openid: string; answer: ApiAnswer }>;
+  /** Starts one more server on its own DATA_DIR against the same emulator. */
+  extraServer(env: Record<string, string>): Promise<{ server: ServerProcess; dataDir: string }>;
+}
+
+export function serverEnv(emulatorUrl: string, dataDir: string): Record<string, string> {
+  return {
+    WECHAT_APPID: APP.appid,
+    WECHAT_SECRET: APP.secret,
+    WECHAT_API_ORIGIN: emulatorUrl,
+    WECHAT_OPEN_ORIGIN: emulatorUrl,
+    WECHAT_TIMEOUT_MS: '1500',
+    DATA_DIR: dataDir,
+  };
+}
+
+export function useStack(): Stack {
+  const state: {
+    emulator?: EmulatorProcess;
+    server?: ServerProcess;
+    dirs: string[];
+    servers: ServerProcess[];
+  } = {
+    dirs: [],
+    servers: [],
+  };
+  const freshDir = async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wxlogin-server-'));
+    state.dirs.push(dir);
+    return dir;
+  };
+  beforeAll(async () => {
+    state.emulator = await startEmulatorProcess({ apps: [APP, OTHER_APP] });
+    const dataDir = await freshDir();
+    state.server = await startServerProcess(serverEnv(state.emulator.url, dataDir));
+    state.servers.push(state.server);
+  });
+  afterAll(async () => {
+    for (const server of state.servers) await server.stop();
+    await state.emulator?.stop();
+    await Promise.all(state.dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} not started`);
+    return value;
+  };
+  const stack: Stack = {
+    get emulator() {
+      return need(state.emulator, 'emulator');
+    },
+    get server() {
+      return need(state.server, 'server');
+    },
+    get dataDir() {
+      return need(state.dirs[0], 'data dir');
+    },
+    async api(method, path, options = {}) {
+      const headers: Record<string, string> = {};
+      if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+      let body: string | undefined;
+      if (options.raw !== undefined || options.body !== undefined) {
+        headers['content-type'] = options.contentType ?? 'application/json';
+        body = options.raw ?? JSON.stringify(options.body);
+      }
+      const response = await fetch(`${stack.server.url}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: text ? (JSON.parse(text) as ApiAnswer['body']) : {},
+      };
+    },
+    async login(openid) {
+      const minted = await stack.emulator.control.mintLoginCode({
+        appid: APP.appid,
+        ...(openid ? { openid } : {}),
+      });
+      const answer = await stack.api('POST', '/login', { body: { code: minted.code } });
+      if (answer.status !== 200)
+        throw new Error(`login failed: ${answer.status} ${JSON.stringify(answer.body)}`);
+      const user = answer.body.user as { id: string };
+      return { token: answer.body.token as string, userId: user.id, openid: minted.openid, answer };
+    },
+    async extraServer(env) {
+      const dataDir = await freshDir();
+      const server = await startServerProcess({
+        ...serverEnv(stack.emulator.url, dataDir),
+        ...env,
+      });
+      state.servers.push(server);
+      return { server, dataDir };
+    },
+  };
+  return stack;
+}
