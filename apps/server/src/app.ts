@@ -79,7 +79,7 @@ export function buildServer(deps: AuthDeps, options: ServerOptions): FastifyInst
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
-    strictJson(request, text, (error, value) => {
+    void strictJson(request, text, (error, value) => {
       if (error)
         return done(
           new WechatAuthError(
@@ -95,8 +95,9 @@ export function buildServer(deps: AuthDeps, options: ServerOptions): FastifyInst
   // Once shutdown starts, answers in flight close their connection, so keep-alive sockets that
   // turn idle after close() began do not hold the process open.
   let closing = false;
-  app.addHook('preClose', async () => {
+  app.addHook('preClose', (done) => {
     closing = true;
+    done();
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -106,14 +107,12 @@ export function buildServer(deps: AuthDeps, options: ServerOptions): FastifyInst
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send({
-        error: {
-          code: 'not_found',
-          message: `no route ${request.method} ${request.url.split('?')[0]}`,
-        },
-      }),
+    reply.code(404).send({
+      error: {
+        code: 'not_found',
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      },
+    }),
   );
 
   app.setErrorHandler((error, request, reply) => {

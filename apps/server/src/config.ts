@@ -2,7 +2,7 @@
  * The server's configuration, read from the environment once at start-up. A missing or malformed
  * setting stops start-up with one line naming it; secret values are never echoed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface ServerConfig {
   app: { appid: string; secret: string };
@@ -78,11 +78,11 @@ const schema = z.object({
 /** Reads the server's settings; throws ConfigError with a one-line message naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
   // An empty variable counts as unset, as shells and .env files often leave them.
-  const present = Object.fromEntries(
-    Object.keys(schema.shape)
-      .map((key) => [key, env[key]])
-      .filter(([, value]) => value !== undefined && value !== ''),
-  );
+  const present: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') present[key] = value;
+  }
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

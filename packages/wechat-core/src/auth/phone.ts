@@ -4,7 +4,7 @@
  * payload decrypted with the stored session_key.
  * @see https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/getPhoneNumber.html
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { WechatAuthError } from '../errors.js';
 import { decryptOpenData } from '../crypto/open-data.js';
 import type { AuthDeps } from './deps.js';

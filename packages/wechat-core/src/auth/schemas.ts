@@ -2,7 +2,8 @@
  * Input schemas of the use-cases. Objects are strict: an unknown key (including `__proto__` and
  * `constructor`) is a bad request, not something to carry along.
  */
-import { z } from 'zod';
+// Namespace import: it tree-shakes (`import { z }` pulls all of zod, locales included, into bundles).
+import * as z from 'zod';
 import { WechatAuthError } from '../errors.js';
 
 /** wx.login and phone codes: printable ASCII, no spaces. */

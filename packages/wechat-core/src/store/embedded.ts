@@ -54,6 +54,11 @@ export interface EmbeddedStoreOptions {
   dataDir: string;
   /** How often nedb rewrites its append-only files compactly. Default 10 minutes. */
   compactionIntervalMs?: number;
+  /**
+   * How long to wait for another holder of DATA_DIR to close it. Default 0: a second process
+   * is refused at once (the server's rule). Short-lived openers (local cloud functions) wait.
+   */
+  waitForLockMs?: number;
 }
 
 const Datastore = nedb.default;
@@ -126,6 +131,16 @@ export class EmbeddedStore implements Store {
         lockfilePath: join(options.dataDir, 'store.lock'),
         stale: 15_000,
         update: 5_000,
+        ...(options.waitForLockMs
+          ? {
+              retries: {
+                retries: Math.ceil(options.waitForLockMs / 50),
+                minTimeout: 50,
+                maxTimeout: 50,
+                factor: 1,
+              },
+            }
+          : {}),
       });
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ELOCKED') {

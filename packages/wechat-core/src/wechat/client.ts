@@ -3,7 +3,7 @@
  * Calls that need an access token take it as an argument: get it from StableTokenBroker.call().
  */
 import { createHmac } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { WechatAuthError } from '../errors.js';
 import { type WechatAnswer, WechatHttp, type WechatHttpOptions } from './http.js';
 

@@ -3,7 +3,7 @@
  * Tokens here are per user, unlike the app-wide access token of the broker.
  * @see https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { readAnswer, type AppCredentials } from './client.js';
 import { WechatHttp, type WechatHttpOptions } from './http.js';
 

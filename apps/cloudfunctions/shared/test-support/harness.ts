@@ -1,0 +1,83 @@
+/**
+ * Loads a built cloud function (the folder DevTools would upload) into a temporary directory with
+ * the wx-server-sdk stand-in as its node_modules/wx-server-sdk, and sets the invocation's context
+ * the way the cloud runtime does: WX_CONTEXT_KEYS and the WX_* variables.
+ */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
+import { afterAll, beforeAll } from 'vitest';
+import { cloudfunctionRoot } from '../../cloudfunction-root.mjs';
+
+export const APP = { appid: 'wx00000000000cloud', secret: 'cloud-test-secret' } as const;
+
+export type CloudMain = (event: unknown, context: unknown) => Promise<Record<string, unknown>>;
+
+export interface CloudHarness {
+  emulator: EmulatorProcess;
+  dataDir: string;
+  load(name: 'login' | 'userinfo' | 'phone'): Promise<CloudMain>;
+}
+
+/** What the runtime sets for one invocation by this user. */
+export function setCaller(
+  caller: { openid: string; appid?: string; unionid?: string } | undefined,
+): void {
+  for (const key of [
+    'WX_CONTEXT_KEYS',
+    'WX_OPENID',
+    'WX_APPID',
+    'WX_UNIONID',
+    'WX_CLIENTIP',
+    'TCB_ENV',
+  ])
+    delete process.env[key];
+  if (!caller) return;
+  process.env.WX_CONTEXT_KEYS = 'WX_OPENID,WX_APPID,WX_UNIONID,WX_CLIENTIP,WX_API_TOKEN';
+  process.env.WX_OPENID = caller.openid;
+  process.env.WX_APPID = caller.appid ?? APP.appid;
+  if (caller.unionid) process.env.WX_UNIONID = caller.unionid;
+  process.env.WX_CLIENTIP = '10.0.0.1';
+  process.env.TCB_ENV = 'test-env-1a2b3c';
+}
+
+export function useCloudHarness(): CloudHarness {
+  const state: { emulator?: EmulatorProcess; root?: string } = {};
+  beforeAll(async () => {
+    state.emulator = await startEmulatorProcess({ apps: [APP] });
+    state.root = await mkdtemp(join(tmpdir(), 'wxlogin-cloud-'));
+    process.env.WXLOGIN_DATA_DIR = join(state.root, 'data');
+    process.env.WXSTANDIN_API_ORIGIN = state.emulator.url;
+    process.env.WXSTANDIN_APPID = APP.appid;
+    process.env.WXSTANDIN_SECRET = APP.secret;
+    delete process.env.MONGODB_URL;
+  });
+  afterAll(async () => {
+    await state.emulator?.stop();
+    if (state.root) await rm(state.root, { recursive: true, force: true });
+  });
+  return {
+    get emulator() {
+      if (!state.emulator) throw new Error('emulator not started');
+      return state.emulator;
+    },
+    get dataDir() {
+      return join(state.root ?? '', 'data');
+    },
+    async load(name) {
+      if (!state.root) throw new Error('harness not started');
+      const dir = join(state.root, name);
+      await cp(join(await cloudfunctionRoot(), name), dir, { recursive: true });
+      const standin = fileURLToPath(new URL('./wx-server-sdk', import.meta.url));
+      await cp(standin, join(dir, 'node_modules', 'wx-server-sdk'), { recursive: true });
+      const loaded = createRequire(join(dir, 'index.js'))(join(dir, 'index.js')) as {
+        main?: CloudMain;
+      };
+      if (typeof loaded.main !== 'function') throw new Error(`${name}/index.js exports no main`);
+      return loaded.main;
+    },
+  };
+}

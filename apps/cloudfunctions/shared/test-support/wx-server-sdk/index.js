@@ -1,0 +1,92 @@
+'use strict';
+// A stand-in for wx-server-sdk 4.x, for tests outside WeChat's cloud. It follows the real SDK:
+// - getWXContext() reads the keys listed in WX_CONTEXT_KEYS from process.env, drops the WX_
+//   prefix, turns all-digit values into numbers, skips blacklisted keys, adds ENV and SOURCE;
+// - openapi calls resolve the camelCased WeChat answer with errCode 0 and errMsg "<api>:ok", and
+//   reject with { errCode, errMsg: "<api>:fail <errmsg>" } as CloudSDKError does.
+// Where the real cloud calls WeChat with the function's own app credentials, this calls the
+// emulator given by WXSTANDIN_API_ORIGIN with WXSTANDIN_APPID / WXSTANDIN_SECRET.
+
+const DYNAMIC_CURRENT_ENV = Symbol.for('DYNAMIC_CURRENT_ENV');
+const WX_PREFIX = 'WX_';
+const CONTEXT_KEYS_BLACKLIST = ['API_TOKEN', 'TRIGGER_API_TOKEN_V0'];
+
+let initialized = false;
+
+function init() {
+  initialized = true;
+}
+
+function getWXContext() {
+  const wxContext = {};
+  if (!process.env.WX_CONTEXT_KEYS) return wxContext;
+  for (const key of process.env.WX_CONTEXT_KEYS.split(',')) {
+    if (!key) continue;
+    if (CONTEXT_KEYS_BLACKLIST.some((v) => v === key || WX_PREFIX + v === key)) continue;
+    let val = process.env[key];
+    if (val === undefined) continue;
+    if (/^[-]?\d+$/.test(val)) val = parseInt(val);
+    if (key.startsWith(WX_PREFIX) && key.length > 3) wxContext[key.slice(3)] = val;
+    else wxContext[key] = val;
+  }
+  wxContext.ENV = process.env.TCB_ENV || process.env.SCF_NAMESPACE;
+  if (process.env.TCB_SOURCE) wxContext.SOURCE = process.env.TCB_SOURCE;
+  return wxContext;
+}
+
+class CloudSDKError extends Error {
+  constructor(errCode, errMsg) {
+    super(`errCode: ${errCode} | errMsg: ${errMsg}`);
+    this.errCode = errCode;
+    this.errMsg = errMsg;
+  }
+}
+
+function camelCase(value) {
+  if (Array.isArray(value)) return value.map(camelCase);
+  if (!value || typeof value !== 'object') return value;
+  const out = {};
+  for (const [key, inner] of Object.entries(value)) {
+    out[key.replace(/_([a-z])/g, (_, c) => c.toUpperCase())] = camelCase(inner);
+  }
+  return out;
+}
+
+async function wechat(path, init) {
+  const origin = process.env.WXSTANDIN_API_ORIGIN;
+  if (!origin) throw new Error('wx-server-sdk stand-in: WXSTANDIN_API_ORIGIN is not set');
+  const response = await fetch(new URL(path, origin), init);
+  return JSON.parse(await response.text());
+}
+
+async function callOpenApi(api, path, body) {
+  if (!initialized)
+    throw new CloudSDKError(-1, `${api}:fail Cloud API isn't enabled, please call init first`);
+  const token = await wechat('/cgi-bin/stable_token', {
+    method: 'POST',
+    body: JSON.stringify({
+      grant_type: 'client_credential',
+      appid: process.env.WXSTANDIN_APPID,
+      secret: process.env.WXSTANDIN_SECRET,
+    }),
+  });
+  if (token.errcode) throw new CloudSDKError(token.errcode, `${api}:fail ${token.errmsg}`);
+  const answer = await wechat(`${path}?access_token=${encodeURIComponent(token.access_token)}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+  });
+  if (answer.errcode) throw new CloudSDKError(answer.errcode, `${api}:fail ${answer.errmsg}`);
+  const { errcode: _errcode, errmsg: _errmsg, ...rest } = answer;
+  return { ...camelCase(rest), errCode: 0, errMsg: `${api}:ok` };
+}
+
+const openapi = {
+  phonenumber: {
+    getPhoneNumber: (param) =>
+      callOpenApi('openapi.phonenumber.getPhoneNumber', '/wxa/business/getuserphonenumber', {
+        code: param.code,
+      }),
+  },
+};
+
+module.exports = { init, getWXContext, openapi, DYNAMIC_CURRENT_ENV, CloudSDKError };

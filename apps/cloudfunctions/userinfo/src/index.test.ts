@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { APP, setCaller, useCloudHarness } from '../../shared/test-support/harness.js';
+
+const harness = useCloudHarness();
+afterEach(() => setCaller(undefined));
+
+/** What the platform puts in event.cloudID for `{ cloudID: wx.cloud.CloudID(id) }`. */
+function resolvedCloudId(data: Record<string, unknown>) {
+  return { cloudID: '27_Ih-9vxDaOhIbh48Bdpk90DUkU', data };
+}
+
+describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () => {
+  it('saves nickname and avatar, ignoring the userInfo key the platform adds', async () => {
+    const main = await harness.load('userinfo');
+    setCaller({ openid: 'oCloudUserinfo00000000000001' });
+    const result = await main(
+      {
+        nickname: '云端用户',
+        avatarUrl: 'https://example.com/c.png',
+        userInfo: { appId: APP.appid, openId: 'x' },
+      },
+      {},
+    );
+    expect(result).toMatchObject({
+      ok: true,
+      user: { nickname: '云端用户', avatarUrl: 'https://example.com/c.png' },
+    });
+  });
+
+  it('saves the profile behind a CloudID the platform resolved', async () => {
+    const main = await harness.load('userinfo');
+    setCaller({ openid: 'oCloudUserinfo00000000000002' });
+    const data = {
+      nickName: '开放数据',
+      avatarUrl: 'https://thirdwx.qlogo.cn/a/132',
+      watermark: { appid: APP.appid, timestamp: 1 },
+    };
+    expect(await main({ cloudID: resolvedCloudId(data) }, {})).toMatchObject({
+      ok: true,
+      user: { nickname: '开放数据' },
+    });
+  });
+
+  it.each([
+    [
+      'an expired CloudID',
+      { cloudID: { cloudID: 'x', errCode: -601006, errMsg: 'cloudID expired.' } },
+      'invalid_encrypted_data',
+    ],
+    [
+      'open data of another app',
+      {
+        cloudID: resolvedCloudId({
+          nickName: 'x',
+          watermark: { appid: 'wxother000000000', timestamp: 1 },
+        }),
+      },
+      'invalid_encrypted_data',
+    ],
+    ['a bare CloudID string', { cloudID: '27_abc' }, 'bad_request'],
+    ['a blank nickname', { nickname: '  ' }, 'bad_request'],
+    ['an unknown field', { nickname: 'ok', isAdmin: true }, 'bad_request'],
+    ['a non-object event', 'nickname', 'bad_request'],
+  ])('answers %s with %s', async (_name, event, code) => {
+    const main = await harness.load('userinfo');
+    setCaller({ openid: 'oCloudUserinfo00000000000003' });
+    expect(await main(event, {})).toMatchObject({ ok: false, error: { code } });
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * Cloud function `userinfo`: saves { nickname, avatarUrl } (chooseAvatar + nickname input), or the
+ * profile behind a CloudID sent as `{ cloudID: wx.cloud.CloudID(res.cloudID) }`, which the
+ * platform replaces with `{ cloudID, data }` (or `{ cloudID, errCode, errMsg }`) before main runs.
+ * @see https://developers.weixin.qq.com/miniprogram/dev/wxcloudservice/wxcloud/reference-sdk-api/open/Cloud.CloudID.html
+ */
+import { WechatAuthError, loginWithIdentity, updateProfile } from '@wxlogin/wechat-core';
+import { callerIdentity, eventObject, initCloud, respond, withStore } from '@wxlogin/cloud-runtime';
+
+initCloud();
+
+/** The profile fields this call sets, from plain fields or a resolved CloudID. */
+function profileInput(event: Record<string, unknown>, appid: string): Record<string, unknown> {
+  if (!('cloudID' in event)) return event;
+  const resolved = event.cloudID;
+  if (typeof resolved === 'string') {
+    throw new WechatAuthError(
+      'bad_request',
+      'send the cloudID wrapped: { cloudID: wx.cloud.CloudID(id) }',
+    );
+  }
+  const open = resolved as { errCode?: unknown; data?: Record<string, unknown> } | null;
+  if (!open || typeof open !== 'object' || open.errCode !== undefined || !open.data) {
+    throw new WechatAuthError('invalid_encrypted_data', 'the cloudID is invalid or expired');
+  }
+  const watermark = open.data.watermark as { appid?: unknown } | undefined;
+  if (watermark?.appid !== appid) {
+    throw new WechatAuthError('invalid_encrypted_data', 'the open data was issued for another app');
+  }
+  const { nickName, avatarUrl } = open.data;
+  return {
+    ...(typeof nickName === 'string' && nickName.trim() ? { nickname: nickName } : {}),
+    ...(typeof avatarUrl === 'string' && avatarUrl ? { avatarUrl } : {}),
+  };
+}
+
+export async function main(event: unknown, _context: unknown) {
+  return respond(async () => {
+    const caller = callerIdentity();
+    const input = profileInput(eventObject(event), caller.appid);
+    return withStore(async (store) => {
+      const deps = { store, now: () => new Date() };
+      const { user } = await loginWithIdentity(caller, deps);
+      return updateProfile(input, { userId: user.id, appid: caller.appid }, deps);
+    });
+  });
+}
