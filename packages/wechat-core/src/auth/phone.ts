@@ -6,9 +6,8 @@
  */
 import * as z from 'zod';
 import { WechatAuthError } from '../errors.js';
-import { decryptOpenData } from '../crypto/open-data.js';
 import type { AuthDeps } from './deps.js';
-import { sessionKeyOf } from './profile.js';
+import { decryptCallerOpenData } from './profile.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
 import { parseInput, phoneInput } from './schemas.js';
 import type { CallerContext } from './sessions.js';
@@ -45,13 +44,7 @@ export async function bindPhone(
     }
     phone = { purePhoneNumber: info.purePhoneNumber, countryCode: info.countryCode };
   } else {
-    const sessionKey = await sessionKeyOf(caller, deps);
-    const data = decryptOpenData({
-      sessionKey,
-      encryptedData: parsed.encryptedData,
-      iv: parsed.iv,
-      appid: caller.appid,
-    });
+    const { data } = await decryptCallerOpenData(caller, parsed, deps);
     const checked = decryptedPhone.safeParse(data);
     if (!checked.success)
       throw new WechatAuthError('invalid_encrypted_data', 'the payload holds no phone number');

@@ -13,10 +13,7 @@ import { parseInput, profileInput } from './schemas.js';
 import type { CallerContext } from './sessions.js';
 
 /** The stored session_key of the caller in this app; stale when there is none to use. */
-export async function sessionKeyOf(
-  caller: CallerContext,
-  deps: Pick<AuthDeps, 'store'>,
-): Promise<string> {
+async function sessionKeyOf(caller: CallerContext, deps: Pick<AuthDeps, 'store'>): Promise<string> {
   const identity = await deps.store.users.findIdentityOfUser(caller.userId, caller.appid);
   if (!identity?.sessionKey) {
     throw new WechatAuthError(
@@ -27,6 +24,22 @@ export async function sessionKeyOf(
   return identity.sessionKey;
 }
 
+/** Decrypts open data the caller's client sent, with the session_key stored at their login. */
+export async function decryptCallerOpenData(
+  caller: CallerContext,
+  payload: { encryptedData: string; iv: string },
+  deps: Pick<AuthDeps, 'store'>,
+): Promise<{ data: Record<string, unknown>; sessionKey: string }> {
+  const sessionKey = await sessionKeyOf(caller, deps);
+  const data = decryptOpenData({
+    sessionKey,
+    encryptedData: payload.encryptedData,
+    iv: payload.iv,
+    appid: caller.appid,
+  });
+  return { data, sessionKey };
+}
+
 export async function updateProfile(
   input: unknown,
   caller: CallerContext,
@@ -35,15 +48,9 @@ export async function updateProfile(
   const parsed = parseInput(profileInput, input);
   let profile: UserProfile;
   if ('encryptedData' in parsed) {
-    const sessionKey = await sessionKeyOf(caller, deps);
     // Decrypt first: a stale key fails here as session_key_stale, before the signature check
     // would misreport it as tampering.
-    const data = decryptOpenData({
-      sessionKey,
-      encryptedData: parsed.encryptedData,
-      iv: parsed.iv,
-      appid: caller.appid,
-    });
+    const { data, sessionKey } = await decryptCallerOpenData(caller, parsed, deps);
     if (parsed.rawData !== undefined && parsed.signature !== undefined) {
       if (!verifyRawDataSignature(parsed.rawData, parsed.signature, sessionKey)) {
         throw new WechatAuthError('invalid_encrypted_data', 'rawData signature does not match');

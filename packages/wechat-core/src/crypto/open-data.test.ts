@@ -1,7 +1,12 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { WechatAuthError } from '../errors.js';
-import { decodeBase64Strict, decryptOpenData, verifyRawDataSignature } from './open-data.js';
+import {
+  type DecryptOpenDataInput,
+  decodeBase64Strict,
+  decryptOpenData,
+  verifyRawDataSignature,
+} from './open-data.js';
 
 // The official WXBizDataCrypt demo vector.
 // @see https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/signature.html
@@ -21,10 +26,19 @@ const SIGNATURE_VECTOR = {
   signature: '75e81ceda165f4ffa64f4068af58c64b8f54b88c',
 };
 
-function encrypt(key: Buffer, iv: Buffer, plain: Buffer, autoPadding = true): string {
+/** Plaintext encrypted for app "wxa" under a fresh key and iv, as decryptOpenData's input. */
+function sealed(plain: Buffer, autoPadding = true): DecryptOpenDataInput {
+  const key = randomBytes(16);
+  const iv = randomBytes(16);
   const cipher = createCipheriv('aes-128-cbc', key, iv);
   cipher.setAutoPadding(autoPadding);
-  return Buffer.concat([cipher.update(plain), cipher.final()]).toString('base64');
+  const encryptedData = Buffer.concat([cipher.update(plain), cipher.final()]).toString('base64');
+  return {
+    sessionKey: key.toString('base64'),
+    iv: iv.toString('base64'),
+    encryptedData,
+    appid: 'wxa',
+  };
 }
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -82,8 +96,6 @@ describe('decryptOpenData', () => {
   });
 
   it('rejects padding that is not strict PKCS#7 as a stale key', () => {
-    const key = randomBytes(16);
-    const iv = randomBytes(16);
     // Valid JSON followed by 6 padding bytes of which only the first is wrong (\x01 …\x06):
     // lenient unpadding would strip 6 bytes and parse fine; strict PKCS#7 must refuse.
     let body = Buffer.from(JSON.stringify({ watermark: { appid: 'wxa' }, x: '' }));
@@ -97,46 +109,18 @@ describe('decryptOpenData', () => {
     expect(padLength).toBe(6);
     const padding = Buffer.alloc(padLength, padLength);
     padding[0] = 1;
-    const encryptedData = encrypt(key, iv, Buffer.concat([body, padding]), false);
-    expect(
-      codeOf(() =>
-        decryptOpenData({
-          sessionKey: key.toString('base64'),
-          iv: iv.toString('base64'),
-          encryptedData,
-          appid: 'wxa',
-        }),
-      ),
-    ).toBe('session_key_stale');
+    expect(codeOf(() => decryptOpenData(sealed(Buffer.concat([body, padding]), false)))).toBe(
+      'session_key_stale',
+    );
   });
 
   it('rejects padded plaintext that is not a JSON object as a stale key', () => {
-    const key = randomBytes(16);
-    const iv = randomBytes(16);
-    const encryptedData = encrypt(key, iv, Buffer.from('[1,2,3]'));
-    expect(
-      codeOf(() =>
-        decryptOpenData({
-          sessionKey: key.toString('base64'),
-          iv: iv.toString('base64'),
-          encryptedData,
-          appid: 'wxa',
-        }),
-      ),
-    ).toBe('session_key_stale');
+    expect(codeOf(() => decryptOpenData(sealed(Buffer.from('[1,2,3]'))))).toBe('session_key_stale');
   });
 
   it('keeps UTF-8 nicknames intact', () => {
-    const key = randomBytes(16);
-    const iv = randomBytes(16);
     const plain = { nickName: '张三😀', watermark: { appid: 'wxa', timestamp: 1 } };
-    const encryptedData = encrypt(key, iv, Buffer.from(JSON.stringify(plain)));
-    const data = decryptOpenData({
-      sessionKey: key.toString('base64'),
-      iv: iv.toString('base64'),
-      encryptedData,
-      appid: 'wxa',
-    });
+    const data = decryptOpenData(sealed(Buffer.from(JSON.stringify(plain))));
     expect(data.nickName).toBe('张三😀');
   });
 });

@@ -30,6 +30,17 @@ export interface IdentityDoc {
   createdAt: Date;
 }
 
+/** Sessions store the hash as Binary in MongoDB and as base64 text in the embedded store. */
+export interface SessionDoc<THash> {
+  _id: string;
+  secretHash: THash;
+  userId: string;
+  appid: string;
+  createdAt: Date;
+  expiresAt: Date;
+  lastVerifiedAt: Date;
+}
+
 export interface AccessTokenDoc {
   _id: string;
   accessToken?: string;

@@ -15,6 +15,7 @@ import { newRecordId } from '../crypto/random.js';
 import {
   type AccessTokenDoc,
   type IdentityDoc,
+  type SessionDoc as StoredSession,
   type UserDoc,
   identityLoginFields,
   newUserDoc,
@@ -39,15 +40,7 @@ import type {
   VerifiedPhone,
 } from './types.js';
 
-interface SessionDoc {
-  _id: string;
-  secretHash: string;
-  userId: string;
-  appid: string;
-  createdAt: Date;
-  expiresAt: Date;
-  lastVerifiedAt: Date;
-}
+type SessionDoc = StoredSession<string>;
 
 export interface EmbeddedStoreOptions {
   /** Folder for the data files; created when missing. */

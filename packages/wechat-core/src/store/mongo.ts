@@ -9,6 +9,7 @@ import { newRecordId } from '../crypto/random.js';
 import {
   type AccessTokenDoc,
   type IdentityDoc,
+  type SessionDoc as StoredSession,
   type UserDoc,
   identityLoginFields,
   newUserDoc,
@@ -33,15 +34,7 @@ import type {
   VerifiedPhone,
 } from './types.js';
 
-interface SessionDoc {
-  _id: string;
-  secretHash: Binary;
-  userId: string;
-  appid: string;
-  createdAt: Date;
-  expiresAt: Date;
-  lastVerifiedAt: Date;
-}
+type SessionDoc = StoredSession<Binary>;
 
 export interface MongoStoreOptions {
   url: string;
