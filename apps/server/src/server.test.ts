@@ -306,14 +306,31 @@ describe('store outage', () => {
 });
 
 describe('logs', () => {
-  it('never contain the app secret, a session token or a session key', async () => {
+  it('never contain the app secret, a session token, a session key, a phone number or a payload', async () => {
     const { token, openid } = await stack.login();
     const minted = await stack.emulator.control.mintLoginCode({ appid: APP.appid, openid });
+    await stack.api('POST', '/login', { body: { code: minted.code } });
+    const { codes } = await stack.emulator.control.mintPhoneCodes({
+      appid: APP.appid,
+      purePhoneNumber: '13755550199',
+    });
+    expect((await stack.api('POST', '/phone', { token, body: { code: codes[0] } })).status).toBe(
+      200,
+    );
+    const payload = await stack.emulator.control.encryptedUserInfo({ appid: APP.appid, openid });
+    await stack.api('POST', '/userinfo', { token, body: payload });
     await stack.api('GET', '/me', { token });
     const output = stack.server.output();
-    expect(output.length).toBeGreaterThan(0);
-    for (const secret of [APP.secret, token, token.split('.')[1] ?? token, minted.sessionKey]) {
-      expect(output).not.toContain(secret);
-    }
+    expect(output).toContain('request completed');
+    const secrets = [
+      APP.secret,
+      token,
+      token.split('.')[1] ?? token,
+      minted.sessionKey,
+      '13755550199',
+      payload.encryptedData,
+      payload.iv,
+    ];
+    for (const secret of secrets) expect(output).not.toContain(secret);
   });
 });
