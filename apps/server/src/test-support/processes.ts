@@ -8,6 +8,7 @@ const SERVER_BIN = fileURLToPath(new URL('../../bin/wxlogin-server.js', import.m
 
 export interface ServerProcess {
   url: string;
+  pid: number;
   /** Everything the process printed so far (JSON log lines and plain lines). */
   output(): string;
   /** Sends a signal and resolves with the exit code. */
@@ -38,6 +39,7 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
       child.stdout.off('data', onData);
       resolve({
         url: match[1],
+        pid: child.pid ?? -1,
         output: () => output,
         stop: (signal = 'SIGTERM') => {
           if (child.exitCode === null) child.kill(signal);
@@ -107,4 +109,11 @@ export async function storeCounts(
     identities: (await readEmbeddedCollection(dataDir, 'identities')).length,
     sessions: (await readEmbeddedCollection(dataDir, 'sessions')).length,
   };
+}
+
+/** Resident memory of a process in bytes (Linux /proc). */
+export async function residentBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  return match ? Number(match[1]) * 1024 : Number.NaN;
 }

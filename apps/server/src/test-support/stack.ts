@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { type ServerProcess, startServerProcess } from './processes.js';
 
 // Test-only credentials the emulator is started with; not a real app.
@@ -29,6 +29,8 @@ export interface Stack {
   login(
     openid?: string,
   ): Promise<{ token: string; userId: string; openid: string; answer: ApiAnswer }>;
+  /** Values that must never reach a log (tokens, session keys, phone numbers seen by a test). */
+  watchForLeaks(...values: string[]): void;
   /** Starts one more server on its own DATA_DIR against the same emulator. */
   extraServer(env: Record<string, string>): Promise<{ server: ServerProcess; dataDir: string }>;
 }
@@ -50,10 +52,8 @@ export function useStack(): Stack {
     server?: ServerProcess;
     dirs: string[];
     servers: ServerProcess[];
-  } = {
-    dirs: [],
-    servers: [],
-  };
+    watched: Set<string>;
+  } = { dirs: [], servers: [], watched: new Set() };
   const freshDir = async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wxlogin-server-'));
     state.dirs.push(dir);
@@ -67,8 +67,25 @@ export function useStack(): Stack {
   });
   afterAll(async () => {
     for (const server of state.servers) await server.stop();
+    // Whatever a test did, no log line may carry a credential or a phone number it handled,
+    // nor the app secret or the access token the server used.
+    if (state.emulator) {
+      const current = await fetch(`${state.emulator.url}/cgi-bin/stable_token`, {
+        method: 'POST',
+        body: JSON.stringify({
+          grant_type: 'client_credential',
+          appid: APP.appid,
+          secret: APP.secret,
+        }),
+      });
+      state.watched.add(((await current.json()) as { access_token: string }).access_token);
+    }
+    state.watched.add(APP.secret);
+    const logs = state.servers.map((server) => server.output()).join('\n');
+    const leaked = [...state.watched].filter((value) => value.length >= 8 && logs.includes(value));
     await state.emulator?.stop();
     await Promise.all(state.dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+    expect(leaked, 'secrets found in the server logs').toEqual([]);
   });
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`${what} not started`);
@@ -113,7 +130,11 @@ export function useStack(): Stack {
       if (answer.status !== 200)
         throw new Error(`login failed: ${answer.status} ${JSON.stringify(answer.body)}`);
       const user = answer.body.user as { id: string };
+      stack.watchForLeaks(answer.body.token as string, minted.sessionKey);
       return { token: answer.body.token as string, userId: user.id, openid: minted.openid, answer };
+    },
+    watchForLeaks(...values) {
+      for (const value of values) state.watched.add(value);
     },
     async extraServer(env) {
       const dataDir = await freshDir();

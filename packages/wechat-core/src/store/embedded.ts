@@ -4,7 +4,7 @@
  * queue per datastore, so a single insert or conditional update is atomic; the login upsert is
  * built from such steps: insert-or-update on a unique (appid, openid) index, never find-then-insert.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 // A namespace import: nedb's typings declare an ES default export, and Node hands the CommonJS
 // module (the class itself) to ESM as `default`, so both sides agree on `nedb.default`.
@@ -72,11 +72,18 @@ class Collection<T extends { _id: string }> {
   constructor(
     readonly db: Datastore<T>,
     private readonly name: string,
+    private readonly filename: string,
   ) {}
 
   async run<R>(operation: (db: Datastore<T>) => Promise<R>): Promise<R> {
     try {
       if (this.reloadNeeded) {
+        // nedb reads the file through a stream whose read errors it does not handle (an EISDIR or
+        // EACCES there is an uncaught 'error' event that ends the process): read it here first,
+        // so an unreadable file is an ordinary rejection. A missing file is fine: nedb recreates it.
+        await readFile(this.filename).catch((error: unknown) => {
+          if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+        });
         await this.db.loadDatabaseAsync();
         this.reloadNeeded = false;
       }
@@ -146,10 +153,11 @@ export class EmbeddedStore implements Store {
     }
     try {
       const open = async <T extends { _id: string }>(name: string) => {
-        const db = new Datastore<T>({ filename: join(options.dataDir, `${name}.db`) });
+        const filename = join(options.dataDir, `${name}.db`);
+        const db = new Datastore<T>({ filename });
         await db.loadDatabaseAsync();
         db.setAutocompactionInterval(options.compactionIntervalMs ?? 10 * 60_000);
-        return new Collection(db, name);
+        return new Collection(db, name, filename);
       };
       const users = await open<UserDoc>('users');
       const identities = await open<IdentityDoc>('identities');

@@ -1,0 +1,137 @@
+/**
+ * Generated bad input against the real server process: at least 2,000 bodies per route. Every
+ * answer must be the 4xx envelope (or a 2xx when a body happens to be valid), never a 5xx; the
+ * process stays up; rejected requests leave the store as it was.
+ */
+import * as fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { storeCounts } from '../test-support/processes.js';
+import { type ApiAnswer, useStack } from '../test-support/stack.js';
+
+const RUNS = 2000;
+const stack = useStack();
+
+/** Printable ASCII: what fetch accepts in a header value. */
+const headerText = fc.stringMatching(/^[\x20-\x7e]{0,120}$/);
+
+const protoPollution = fc.constantFrom(
+  '{"__proto__":{"isAdmin":true}}',
+  '{"code":"abc","__proto__":{"polluted":1}}',
+  '{"constructor":{"prototype":{"polluted":1}}}',
+  '{"nickname":"x","__proto__":null}',
+  '{"encryptedData":"AAAA","iv":"AAAA","constructor":{"prototype":{"x":1}}}',
+);
+
+const wrongType = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 4 }),
+  fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 }),
+);
+
+/** Bodies every JSON route must survive: raw strings of many kinds. */
+function bodies(fields: string[]): fc.Arbitrary<string> {
+  const field = fc.constantFrom(...fields);
+  const jsonValue = fc.jsonValue({ maxDepth: 4 });
+  return fc.oneof(
+    jsonValue.map((v) => JSON.stringify(v)),
+    fc.tuple(field, wrongType).map(([key, value]) => JSON.stringify({ [key]: value })),
+    fc
+      .tuple(field, fc.string({ unit: 'grapheme', maxLength: 80 }))
+      .map(([key, value]) => JSON.stringify({ [key]: value })),
+    fc
+      .tuple(field, fc.integer({ min: 60_000, max: 90_000 }))
+      .map(([key, n]) => JSON.stringify({ [key]: 'x'.repeat(n) })),
+    fc
+      .tuple(field, jsonValue)
+      .map(([key, value]) => JSON.stringify({ [key]: { nested: [value, { deeper: value }] } })),
+    fc.string({ unit: 'binary', maxLength: 120 }),
+    jsonValue
+      .map((v) => JSON.stringify({ [fields[0] ?? 'x']: 'abc', v }))
+      .chain((text) =>
+        fc.nat({ max: Math.max(0, text.length - 2) }).map((cut) => text.slice(0, cut + 1)),
+      ),
+    fc
+      .record({ encryptedData: fc.string({ maxLength: 60 }), iv: fc.string({ maxLength: 30 }) })
+      .map((v) => JSON.stringify(v)),
+    fc.base64String({ maxLength: 64 }).map((b) => JSON.stringify({ encryptedData: b, iv: b })),
+    protoPollution,
+  );
+}
+
+function expectNot5xx(answer: ApiAnswer, sent: string): void {
+  if (answer.status >= 500) {
+    throw new Error(
+      `HTTP ${answer.status} for body ${JSON.stringify(sent.slice(0, 200))}: ${JSON.stringify(answer.body)}`,
+    );
+  }
+  if (answer.status >= 400) {
+    expect(typeof answer.body.error?.code).toBe('string');
+    expect(typeof answer.body.error?.message).toBe('string');
+  }
+}
+
+let token = '';
+let userId = '';
+
+beforeAll(async () => {
+  ({ token, userId } = await stack.login());
+});
+
+describe(`generated bad input (${RUNS} bodies per route)`, { timeout: 120_000 }, () => {
+  it.each([
+    ['POST', '/login', ['code']],
+    ['POST', '/userinfo', ['nickname', 'avatarUrl', 'encryptedData', 'iv', 'rawData', 'signature']],
+    ['POST', '/phone', ['code', 'encryptedData', 'iv']],
+  ] as const)(
+    '%s %s answers every body with 2xx or the 4xx envelope',
+    async (method, path, fields) => {
+      const before = await storeCounts(stack.dataDir);
+      const statuses = new Map<number, number>();
+      await fc.assert(
+        fc.asyncProperty(bodies([...fields]), async (raw) => {
+          const answer = await stack.api(method, path, { raw, token });
+          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+          expectNot5xx(answer, raw);
+        }),
+        { numRuns: RUNS },
+      );
+      expect([...statuses.values()].reduce((a, b) => a + b, 0)).toBe(RUNS);
+      // Rejected bodies created no user, identity or session, and never bound a phone.
+      expect(await storeCounts(stack.dataDir)).toEqual(before);
+      const me = await stack.api('GET', '/me', { token });
+      expect(me.status).toBe(200);
+      expect((me.body.user as { id: string; phone?: unknown }).id).toBe(userId);
+      expect((me.body.user as { phone?: unknown }).phone).toBeUndefined();
+    },
+  );
+
+  it.each([
+    ['GET', '/me'],
+    ['POST', '/logout'],
+  ] as const)('%s %s answers generated Authorization headers with 401', async (method, path) => {
+    await fc.assert(
+      fc.asyncProperty(headerText, bodies(['code']), async (header, raw) => {
+        const response = await fetch(`${stack.server.url}${path}`, {
+          method,
+          headers: { authorization: header, 'content-type': 'application/json' },
+          ...(method === 'POST' ? { body: raw } : {}),
+        });
+        const text = await response.text();
+        expect([400, 401]).toContain(response.status);
+        expect((JSON.parse(text) as { error: { code: string } }).error.code).toMatch(
+          /^(unauthorized|bad_request)$/,
+        );
+      }),
+      { numRuns: RUNS },
+    );
+    expect((await stack.api('GET', '/me', { token })).status).toBe(200);
+  });
+
+  it('keeps the process up and healthy after all of it', async () => {
+    const health = await stack.api('GET', '/healthz');
+    expect(health).toMatchObject({ status: 200, body: { ok: true } });
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * Store outage: the embedded store's files become unwritable under a running server. Logins
+ * answer store_unavailable and issue no token; once the files are back, the same process serves
+ * again without a restart, and nothing from the outage survives half-written.
+ */
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readEmbeddedCollection, storeCounts } from '../test-support/processes.js';
+import { APP, useStack } from '../test-support/stack.js';
+
+const stack = useStack();
+const FILES = ['users', 'identities', 'sessions'];
+
+async function loginOn(url: string) {
+  const minted = await stack.emulator.control.mintLoginCode({ appid: APP.appid });
+  const response = await fetch(`${url}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code: minted.code }),
+  });
+  const body = (await response.json()) as { token?: string; error?: { code: string } };
+  if (body.token) stack.watchForLeaks(body.token, minted.sessionKey);
+  return { status: response.status, body, openid: minted.openid };
+}
+
+describe('store outage', { timeout: 30_000 }, () => {
+  it('answers store_unavailable without a token, then recovers without a restart', async () => {
+    const { server, dataDir } = await stack.extraServer({});
+    const first = await loginOn(server.url);
+    expect(first.status).toBe(200);
+    const before = await storeCounts(dataDir);
+
+    // A directory where each data file should be: every append fails, even for root.
+    for (const name of FILES) {
+      await rename(join(dataDir, `${name}.db`), join(dataDir, `${name}.db.saved`));
+      await mkdir(join(dataDir, `${name}.db`));
+    }
+    const during = await Promise.all([
+      loginOn(server.url),
+      loginOn(server.url),
+      loginOn(server.url),
+    ]);
+    for (const answer of during) {
+      expect(answer.status).toBe(503);
+      expect(answer.body.error?.code).toBe('store_unavailable');
+      expect(answer.body.token).toBeUndefined();
+    }
+    const update = await fetch(`${server.url}/userinfo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${first.body.token}` },
+      body: JSON.stringify({ nickname: '写不进去' }),
+    });
+    expect(update.status).toBe(503);
+
+    for (const name of FILES) {
+      await rm(join(dataDir, `${name}.db`), { recursive: true });
+      await rename(join(dataDir, `${name}.db.saved`), join(dataDir, `${name}.db`));
+    }
+    const after = await loginOn(server.url);
+    expect(after.status).toBe(200);
+    const me = await fetch(`${server.url}/me`, {
+      headers: { authorization: `Bearer ${first.body.token}` },
+    });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { user: { nickname?: string } }).user.nickname).toBeUndefined();
+
+    // Exactly the two successful logins are stored; nothing from the outage.
+    expect(await storeCounts(dataDir)).toEqual({
+      users: before.users + 1,
+      identities: before.identities + 1,
+      sessions: before.sessions + 1,
+    });
+    const openids = (await readEmbeddedCollection(dataDir, 'identities')).map((doc) => doc.openid);
+    for (const failed of during) expect(openids).not.toContain(failed.openid);
+    await server.stop();
+  });
+});
