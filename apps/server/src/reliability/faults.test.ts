@@ -20,7 +20,12 @@ const PATHS: Record<Upstream, string> = {
   getuserphonenumber: '/wxa/business/getuserphonenumber',
 };
 
-type FaultShape = Omit<FaultSpec, 'path'>;
+/** A fault without its path; distributes over the union so each kind keeps its own fields. */
+type FaultShape = FaultSpec extends infer F
+  ? F extends FaultSpec
+    ? Omit<F, 'path'>
+    : never
+  : never;
 const FAULTS: [string, FaultShape, Record<Upstream, Expected>][] = [
   [
     '-1 once',
