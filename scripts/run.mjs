@@ -64,6 +64,12 @@ switch (task) {
     step('vitest run (every workspace project)');
     run(bin('vitest'), ['run']);
     break;
+  case 'bench':
+    install();
+    turbo('build');
+    step('benchmarks (emulator, server, floor; BENCH_SECONDS a run)');
+    run(process.execPath, [join(root, 'apps', 'server', 'bench', 'run.mjs')]);
+    break;
   case 'start': {
     install();
     turbo('build');
@@ -79,6 +85,8 @@ switch (task) {
     break;
   }
   default:
-    process.stderr.write(`usage: node scripts/run.mjs <start|test|build|format> (got ${task})\n`);
+    process.stderr.write(
+      `usage: node scripts/run.mjs <start|test|build|bench|format> (got ${task})\n`,
+    );
     process.exit(2);
 }

@@ -99,11 +99,14 @@ export function buildServer(deps: AuthDeps, options: ServerOptions): FastifyInst
     closing = true;
     done();
   });
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: on the hot path they cost less than async ones.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   app.setNotFoundHandler((request, reply) =>

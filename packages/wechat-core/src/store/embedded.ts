@@ -217,18 +217,27 @@ class EmbeddedUsers implements UserRepository {
       createdAt: input.now,
       ...set,
     };
-    let identity: IdentityDoc;
-    let identityCreated = true;
-    try {
-      identity = await this.identities.run((db) => db.insertAsync(candidate));
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      identityCreated = false;
-      const key = { appid: input.appid, openid: input.openid };
+    // Returning users are the common case: update first (one write, no exception); insert only
+    // when nothing matched, and if a concurrent first login inserted meanwhile, update that one.
+    const key = { appid: input.appid, openid: input.openid };
+    const updateExisting = async (): Promise<IdentityDoc | null> => {
+      if (Object.keys(set).length === 0) return this.identities.run((db) => db.findOneAsync(key));
       const updated = await this.identities.run((db) =>
         db.updateAsync(key, { $set: set }, { returnUpdatedDocs: true }),
       );
-      identity = updated.affectedDocuments as IdentityDoc;
+      return updated.numAffected === 1 ? updated.affectedDocuments : null;
+    };
+    let identity = await updateExisting();
+    let identityCreated = false;
+    if (!identity) {
+      try {
+        identity = await this.identities.run((db) => db.insertAsync(candidate));
+        identityCreated = true;
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        identity = await updateExisting();
+        if (!identity) throw error;
+      }
     }
     const { user, created } = await this.ensureUser(identity, input);
     return {
