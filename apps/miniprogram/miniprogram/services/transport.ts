@@ -1,0 +1,160 @@
+/**
+ * How the client reaches its backend: `http` (wx.request to the self-hosted server) or `cloud`
+ * (wx.cloud.callFunction). Pages and the auth service only see `Transport`; the config module
+ * picks one. Request and answer types come from wechat-core, the server's own definitions.
+ */
+import type { LoginResult, PublicUser } from '@wxlogin/wechat-core';
+import { ClientError, type ClientErrorCode } from './errors.js';
+import type { WxApi, WxCloudApi } from './wx-api.js';
+
+export type ProfileBody =
+  | { nickname?: string; avatarUrl?: string }
+  | { encryptedData: string; iv: string; rawData?: string; signature?: string }
+  | { cloudID: unknown };
+export type PhoneBody = { code: string } | { encryptedData: string; iv: string };
+
+/** A login as the transport reports it: a session token only where the backend issues one. */
+export interface TransportLogin {
+  session?: { token: string; expiresAt: string };
+  isNewUser: boolean;
+  user: PublicUser;
+}
+
+export interface Routes {
+  login: { body: { code: string }; answer: TransportLogin };
+  me: { body: undefined; answer: { user: PublicUser } };
+  userinfo: { body: ProfileBody; answer: { user: PublicUser } };
+  phone: { body: PhoneBody; answer: { user: PublicUser } };
+  logout: { body: undefined; answer: undefined };
+}
+export type Route = keyof Routes;
+
+export interface Transport {
+  readonly kind: 'http' | 'cloud';
+  call<R extends Route>(
+    route: R,
+    body: Routes[R]['body'],
+    token?: string,
+  ): Promise<Routes[R]['answer']>;
+}
+
+const HTTP_ROUTES: Record<Route, { method: 'GET' | 'POST'; path: string }> = {
+  login: { method: 'POST', path: '/login' },
+  me: { method: 'GET', path: '/me' },
+  userinfo: { method: 'POST', path: '/userinfo' },
+  phone: { method: 'POST', path: '/phone' },
+  logout: { method: 'POST', path: '/logout' },
+};
+
+interface ErrorEnvelope {
+  error?: { code?: unknown; message?: unknown };
+}
+
+/** The self-hosted server over wx.request. */
+export class HttpTransport implements Transport {
+  readonly kind = 'http';
+
+  constructor(
+    private readonly wx: WxApi,
+    private readonly baseUrl: string,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  async call<R extends Route>(
+    route: R,
+    body: Routes[R]['body'],
+    token?: string,
+  ): Promise<Routes[R]['answer']> {
+    const { method, path } = HTTP_ROUTES[route];
+    const answer = await new Promise<{
+      statusCode: number;
+      data: unknown;
+      header: Record<string, string>;
+    }>((resolve, reject) => {
+      this.wx.request({
+        url: `${this.baseUrl}${path}`,
+        method,
+        ...(body === undefined ? {} : { data: body }),
+        header: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        timeout: this.timeoutMs,
+        success: resolve,
+        fail: (error) => {
+          const timedOut = /timeout/i.test(error.errMsg);
+          reject(new ClientError(timedOut ? 'timeout' : 'network', error.errMsg));
+        },
+      });
+    });
+    if (answer.statusCode >= 200 && answer.statusCode < 300) {
+      if (route === 'logout') return undefined;
+      if (route === 'login') {
+        const login = answer.data as LoginResult;
+        return {
+          session: { token: login.token, expiresAt: login.expiresAt },
+          isNewUser: login.isNewUser,
+          user: login.user,
+        } as Routes[R]['answer'];
+      }
+      return answer.data as Routes[R]['answer'];
+    }
+    const envelope = (
+      typeof answer.data === 'object' && answer.data ? answer.data : {}
+    ) as ErrorEnvelope;
+    const code =
+      typeof envelope.error?.code === 'string'
+        ? (envelope.error.code as ClientErrorCode)
+        : 'internal';
+    const message =
+      typeof envelope.error?.message === 'string'
+        ? envelope.error.message
+        : `HTTP ${answer.statusCode}`;
+    const retryAfter = Number(answer.header['retry-after'] ?? answer.header['Retry-After']);
+    throw new ClientError(code, message, Number.isFinite(retryAfter) ? retryAfter : undefined);
+  }
+}
+
+interface CloudEnvelope {
+  ok?: boolean;
+  error?: { code?: unknown; message?: unknown };
+  [key: string]: unknown;
+}
+
+/** The cloud functions over wx.cloud.callFunction; the platform vouches for the caller. */
+export class CloudTransport implements Transport {
+  readonly kind = 'cloud';
+
+  constructor(private readonly cloud: WxCloudApi) {}
+
+  async call<R extends Route>(route: R, body: Routes[R]['body']): Promise<Routes[R]['answer']> {
+    if (route === 'logout') return undefined;
+    // No session in the cloud: "me" is the idempotent login function.
+    const name = route === 'me' ? 'login' : route;
+    let result: CloudEnvelope;
+    try {
+      const called = await this.cloud.callFunction({
+        name,
+        ...(body === undefined || route === 'login' ? {} : { data: body }),
+      });
+      result = (called.result ?? {}) as CloudEnvelope;
+    } catch (error) {
+      throw new ClientError(
+        'network',
+        (error as { errMsg?: string }).errMsg ?? 'cloud call failed',
+      );
+    }
+    if (result.ok !== true) {
+      const code =
+        typeof result.error?.code === 'string'
+          ? (result.error.code as ClientErrorCode)
+          : 'internal';
+      throw new ClientError(
+        code,
+        typeof result.error?.message === 'string' ? result.error.message : 'cloud function failed',
+      );
+    }
+    const { ok: _ok, ...data } = result;
+    return data as Routes[R]['answer'];
+  }
+}

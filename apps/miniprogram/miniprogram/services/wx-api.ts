@@ -1,0 +1,35 @@
+/**
+ * The slice of `wx` the services use. The app passes the real `wx`; tests pass a stand-in. Keeping
+ * it explicit makes the services runnable in Node and shows what they depend on.
+ */
+export interface WxApi {
+  login(option: {
+    success?: (result: { code: string }) => void;
+    fail?: (error: { errMsg: string }) => void;
+  }): void;
+  checkSession(option: { success?: () => void; fail?: () => void }): void;
+  request(option: {
+    url: string;
+    method?: 'GET' | 'POST';
+    data?: unknown;
+    header?: Record<string, string>;
+    timeout?: number;
+    success?: (result: {
+      statusCode: number;
+      data: unknown;
+      header: Record<string, string>;
+    }) => void;
+    fail?: (error: { errMsg: string; errno?: number }) => void;
+  }): void;
+  getStorageSync(key: string): unknown;
+  setStorageSync(key: string, value: unknown): void;
+  removeStorageSync(key: string): void;
+}
+
+/** wx.cloud.callFunction's shape. */
+export interface WxCloudApi {
+  callFunction(option: {
+    name: string;
+    data?: Record<string, unknown>;
+  }): Promise<{ result: unknown }>;
+}

@@ -1,0 +1,152 @@
+/**
+ * The client's services end to end: a wx stand-in whose wx.login mints a code from the emulator
+ * (as the phone would get one) and whose wx.request makes real HTTP calls to the real server
+ * process, which talks to the real emulator process.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthService, SESSION_STORAGE_KEY } from '../miniprogram/services/auth.js';
+import { HttpTransport } from '../miniprogram/services/transport.js';
+import { WxStandin, realHttp } from './wx-standin.js';
+
+const APP = { appid: 'wx000000000000mini', secret: 'miniprogram-test-secret' };
+const SERVER_BIN = fileURLToPath(new URL('../../server/bin/wxlogin-server.js', import.meta.url));
+
+let emulator: EmulatorProcess | undefined;
+let server: { url: string; stop(): Promise<void> } | undefined;
+let dataDir = '';
+
+beforeAll(async () => {
+  emulator = await startEmulatorProcess({ apps: [APP] });
+  dataDir = await mkdtemp(join(tmpdir(), 'wxlogin-mp-'));
+  const child = spawn(process.execPath, [SERVER_BIN], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      WECHAT_APPID: APP.appid,
+      WECHAT_SECRET: APP.secret,
+      WECHAT_API_ORIGIN: emulator.url,
+      DATA_DIR: dataDir,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  server = {
+    url,
+    stop: () =>
+      new Promise<void>((done) =>
+        child.exitCode !== null
+          ? done()
+          : (child.once('exit', () => done()), child.kill('SIGTERM')),
+      ),
+  };
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await emulator?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** One "phone": a fixed openid, so every wx.login is the same WeChat user. */
+function phone(openid: string) {
+  const control = emulator?.control;
+  if (!control || !server) throw new Error('stack not started');
+  const wx = new WxStandin(
+    realHttp,
+    async () => (await control.mintLoginCode({ appid: APP.appid, openid })).code,
+  );
+  return { wx, auth: new AuthService(wx, new HttpTransport(wx, server.url)), control };
+}
+
+describe('client services against the real server and emulator', () => {
+  it('logs in at launch, saves profile and phone, and the stored token works on /me', async () => {
+    const { wx, auth, control } = phone('oMiniprogramUser000000000001');
+    await auth.ensureLoggedIn();
+    expect(wx.loginCalls).toBe(1);
+    const firstUserId = auth.user?.id;
+    expect(firstUserId).toBeTruthy();
+
+    await auth.request('userinfo', {
+      nickname: '小程序用户',
+      avatarUrl: 'https://example.com/avatar.png',
+    });
+    const { codes } = await control.mintPhoneCodes({
+      appid: APP.appid,
+      purePhoneNumber: '13512345678',
+    });
+    await auth.request('phone', { code: codes[0] as string });
+
+    const me = await auth.request('me', undefined);
+    expect(me.user).toMatchObject({
+      id: firstUserId,
+      nickname: '小程序用户',
+      avatarUrl: 'https://example.com/avatar.png',
+      phone: { purePhoneNumber: '13512345678', countryCode: '86' },
+    });
+    // The token in storage is what the server knows: use it directly.
+    const stored = wx.getStorageSync(SESSION_STORAGE_KEY) as { token: string };
+    const direct = await fetch(`${server?.url}/me`, {
+      headers: { authorization: `Bearer ${stored.token}` },
+    });
+    expect(direct.status).toBe(200);
+
+    await auth.logout();
+    expect(
+      (await fetch(`${server?.url}/me`, { headers: { authorization: `Bearer ${stored.token}` } }))
+        .status,
+    ).toBe(401);
+  });
+
+  it('logs in again by itself when the server drops the session, and keeps the same user', async () => {
+    const { wx, auth } = phone('oMiniprogramUser000000000002');
+    await auth.ensureLoggedIn();
+    const before = auth.user?.id;
+    const stored = wx.getStorageSync(SESSION_STORAGE_KEY) as { token: string };
+    // The session ends on the server behind the client's back.
+    await fetch(`${server?.url}/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stored.token}` },
+    });
+    const me = await auth.request('me', undefined);
+    expect(me.user.id).toBe(before);
+    expect(wx.loginCalls).toBe(2);
+  });
+
+  it('recovers from session_key_stale: log in again, then the resent data goes through', async () => {
+    const { auth, control } = phone('oMiniprogramUser000000000003');
+    await auth.ensureLoggedIn();
+    // wx.login elsewhere rotated the key: the payload no longer matches what the server holds.
+    await control.mintLoginCode({ appid: APP.appid, openid: 'oMiniprogramUser000000000003' });
+    const stale = await control.encryptedUserInfo({
+      appid: APP.appid,
+      openid: 'oMiniprogramUser000000000003',
+      nickName: '旧资料',
+    });
+    const error = (await auth.request('userinfo', stale).catch((e: unknown) => e)) as {
+      code?: string;
+    };
+    expect(error.code).toBe('session_key_stale');
+    await auth.recoverFromStaleKey();
+    const fresh = await control.encryptedUserInfo({
+      appid: APP.appid,
+      openid: 'oMiniprogramUser000000000003',
+      nickName: '旧资料',
+    });
+    expect((await auth.request('userinfo', fresh)).user.nickname).toBe('旧资料');
+  });
+});

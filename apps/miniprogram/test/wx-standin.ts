@@ -1,0 +1,111 @@
+/**
+ * A `wx` stand-in for Node tests: storage in a Map, wx.login and wx.checkSession scripted or
+ * backed by the emulator, wx.request handed to a function (a script, or real HTTP).
+ */
+import type { WxApi } from '../miniprogram/services/wx-api.js';
+
+export interface StandinResponse {
+  statusCode: number;
+  data?: unknown;
+  header?: Record<string, string>;
+}
+
+export type RequestHandler = (request: {
+  url: string;
+  method: string;
+  data: unknown;
+  header: Record<string, string>;
+}) => Promise<StandinResponse | { fail: string }>;
+
+export class WxStandin implements WxApi {
+  readonly storage = new Map<string, unknown>();
+  loginCalls = 0;
+  checkSessionOk = true;
+  readonly requests: { method: string; path: string; authorization?: string }[] = [];
+
+  constructor(
+    private readonly handler: RequestHandler,
+    private readonly mintCode: () => Promise<string> = () =>
+      Promise.resolve(`code-${this.loginCalls}`),
+  ) {}
+
+  login(option: Parameters<WxApi['login']>[0]): void {
+    this.loginCalls += 1;
+    this.mintCode().then(
+      (code) => option.success?.({ code }),
+      (error: unknown) => option.fail?.({ errMsg: `login:fail ${String(error)}` }),
+    );
+  }
+
+  checkSession(option: Parameters<WxApi['checkSession']>[0]): void {
+    setTimeout(() => (this.checkSessionOk ? option.success?.() : option.fail?.()), 0);
+  }
+
+  request(option: Parameters<WxApi['request']>[0]): void {
+    const header = option.header ?? {};
+    const url = new URL(option.url);
+    this.requests.push({
+      method: option.method ?? 'GET',
+      path: url.pathname,
+      ...(header.authorization ? { authorization: header.authorization } : {}),
+    });
+    this.handler({
+      url: option.url,
+      method: option.method ?? 'GET',
+      data: option.data,
+      header,
+    }).then(
+      (answer) => {
+        if ('fail' in answer) option.fail?.({ errMsg: `request:fail ${answer.fail}` });
+        else
+          option.success?.({
+            statusCode: answer.statusCode,
+            data: answer.data ?? '',
+            header: answer.header ?? {},
+          });
+      },
+      (error: unknown) => option.fail?.({ errMsg: `request:fail ${String(error)}` }),
+    );
+  }
+
+  getStorageSync(key: string): unknown {
+    return this.storage.has(key) ? this.storage.get(key) : '';
+  }
+
+  setStorageSync(key: string, value: unknown): void {
+    this.storage.set(key, structuredClone(value));
+  }
+
+  removeStorageSync(key: string): void {
+    this.storage.delete(key);
+  }
+
+  count(path: string): number {
+    return this.requests.filter((r) => r.path === path).length;
+  }
+}
+
+/** wx.request through real HTTP (what the phone does against the self-hosted server). */
+export const realHttp: RequestHandler = async ({ url, method, data, header }) => {
+  try {
+    const response = await fetch(url, {
+      method,
+      headers: header,
+      ...(data === undefined ? {} : { body: JSON.stringify(data) }),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // wx.request hands non-JSON bodies over as strings
+    }
+    return {
+      statusCode: response.status,
+      data: parsed,
+      header: Object.fromEntries(response.headers),
+    };
+  } catch (error) {
+    return { fail: String(error) };
+  }
+};
