@@ -5,7 +5,9 @@
  * answered as `internal` without detail.
  */
 import { randomUUID } from 'node:crypto';
+import multipart from '@fastify/multipart';
 import {
+  AVATAR_MAX_BYTES,
   type AuthDeps,
   type ErrorCode,
   WechatAuthError,
@@ -14,6 +16,7 @@ import {
   logout,
   me,
   updateProfile,
+  uploadAvatar,
 } from '@wxlogin/wechat-core';
 import Fastify, {
   type FastifyInstance,
@@ -144,6 +147,36 @@ export function buildServer(deps: AuthDeps, options: ServerOptions): FastifyInst
   });
 
   const authenticate = (request: FastifyRequest) => deps.sessions.verify(bearerToken(request));
+
+  // Avatars: one multipart file of at most 2 MiB; larger, missing or non-image uploads are 400.
+  void app.register(multipart, {
+    limits: { fileSize: AVATAR_MAX_BYTES, files: 1, fields: 4, parts: 5 },
+    throwFileSizeLimit: true,
+  });
+
+  app.post('/avatar', async (request) => {
+    const caller = await authenticate(request);
+    const files = request.files();
+    const first = await files.next();
+    if (first.done) throw new WechatAuthError('bad_request', 'the upload holds no file');
+    const bytes = await first.value.toBuffer();
+    // Exactly one file: a second one (refused by the files limit, or seen here) is ambiguous.
+    if (!(await files.next()).done)
+      throw new WechatAuthError('bad_request', 'upload one file only');
+    const { id } = await uploadAvatar({ bytes, declaredType: first.value.mimetype }, caller, deps);
+    return { avatarUrl: `${request.protocol}://${request.host}/avatars/${id}` };
+  });
+
+  // Public and immutable: the id is 128 random bits, and <image src> sends no token.
+  app.get('/avatars/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const avatar = await deps.store.avatars.find(id);
+    if (!avatar) throw new WechatAuthError('not_found', 'no such avatar');
+    return reply
+      .header('content-type', avatar.contentType)
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .send(Buffer.from(avatar.bytes));
+  });
 
   app.post('/login', async (request) =>
     login(request.body, { appid: appidOf(request) ?? deps.apps.defaultAppid }, deps),

@@ -40,4 +40,5 @@ export { updateProfile } from './auth/profile.js';
 export { bindPhone, saveVerifiedPhone } from './auth/phone.js';
 export type { PhoneNumber } from './auth/phone.js';
 export { toPublicUser } from './auth/public-user.js';
+export { uploadAvatar, sniffImageType, isAvatarId, AVATAR_MAX_BYTES } from './auth/avatar.js';
 export type { PublicUser } from './auth/public-user.js';

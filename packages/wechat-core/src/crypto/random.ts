@@ -9,3 +9,8 @@ export function randomBase64Url(bytes: number): string {
 export function newRecordId(): string {
   return randomBase64Url(16);
 }
+
+/** Whether a string has the shape of a record id (safe to use as a file name). */
+export function isRecordId(value: string): boolean {
+  return /^[A-Za-z0-9_-]{22}$/.test(value);
+}

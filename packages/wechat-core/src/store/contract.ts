@@ -212,6 +212,20 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       });
     });
 
+    describe('avatars', () => {
+      it('keeps bytes and content type by id, and answers null for an unknown id', async () => {
+        const bytes = new Uint8Array([
+          0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 255,
+        ]);
+        await store.avatars.save('AvatarIdAvatarIdAvatar', { bytes, contentType: 'image/png' });
+        const found = await store.avatars.find('AvatarIdAvatarIdAvatar');
+        expect(found?.contentType).toBe('image/png');
+        expect([...(found?.bytes ?? [])]).toEqual([...bytes]);
+        expect(await store.avatars.find('NoSuchAvatarNoSuchAvat')).toBeNull();
+        expect(await store.avatars.find('../../etc/passwd')).toBeNull();
+      });
+    });
+
     describe('access tokens', () => {
       it('grants the lease to exactly one of 20 concurrent callers', async () => {
         const results = await Promise.all(

@@ -4,14 +4,14 @@
  * queue per datastore, so a single insert or conditional update is atomic; the login upsert is
  * built from such steps: insert-or-update on a unique (appid, openid) index, never find-then-insert.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 // A namespace import: nedb's typings declare an ES default export, and Node hands the CommonJS
 // module (the class itself) to ESM as `default`, so both sides agree on `nedb.default`.
 import * as nedb from '@seald-io/nedb';
 import lockfile from 'proper-lockfile';
 import { WechatAuthError } from '../errors.js';
-import { newRecordId } from '../crypto/random.js';
+import { isRecordId as isAvatarId, newRecordId } from '../crypto/random.js';
 import {
   type AccessTokenDoc,
   type IdentityDoc,
@@ -26,6 +26,8 @@ import {
 } from './documents.js';
 import type {
   AccessTokenRepository,
+  AvatarRepository,
+  StoredAvatar,
   CachedAccessToken,
   IdentityRecord,
   LoginUpsertInput,
@@ -107,6 +109,7 @@ export class EmbeddedStore implements Store {
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
   readonly accessTokens: AccessTokenRepository;
+  readonly avatars: AvatarRepository;
 
   private constructor(
     private readonly collections: {
@@ -116,7 +119,9 @@ export class EmbeddedStore implements Store {
       accessTokens: Collection<AccessTokenDoc>;
     },
     private readonly unlock: () => Promise<void>,
+    dataDir: string,
   ) {
+    this.avatars = new EmbeddedAvatars(join(dataDir, 'avatars'));
     this.users = new EmbeddedUsers(collections.users, collections.identities);
     this.sessions = new EmbeddedSessions(collections.sessions);
     this.accessTokens = new EmbeddedAccessTokens(collections.accessTokens);
@@ -168,7 +173,11 @@ export class EmbeddedStore implements Store {
       await identities.db.ensureIndexAsync({ fieldName: 'userId' });
       await sessions.db.ensureIndexAsync({ fieldName: 'userId' });
       await sessions.db.ensureIndexAsync({ fieldName: 'expiresAt', expireAfterSeconds: 0 });
-      return new EmbeddedStore({ users, identities, sessions, accessTokens }, release);
+      return new EmbeddedStore(
+        { users, identities, sessions, accessTokens },
+        release,
+        options.dataDir,
+      );
     } catch (error) {
       await release();
       throw error;
@@ -392,5 +401,50 @@ class EmbeddedAccessTokens implements AccessTokenRepository {
         {},
       ),
     );
+  }
+}
+
+const AVATAR_EXTENSIONS: Readonly<Record<string, string>> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+};
+
+/** Avatars as files under DATA_DIR/avatars/<id>.<ext>, written to a temporary name and renamed. */
+class EmbeddedAvatars implements AvatarRepository {
+  constructor(private readonly dir: string) {}
+
+  async save(id: string, avatar: StoredAvatar): Promise<void> {
+    // The id becomes a file name: only the record-id alphabet, never a path.
+    if (!isAvatarId(id)) throw new WechatAuthError('bad_request', 'not an avatar id');
+    const extension = AVATAR_EXTENSIONS[avatar.contentType];
+    if (!extension) throw new WechatAuthError('bad_request', 'unsupported avatar type');
+    const target = join(this.dir, `${id}.${extension}`);
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(`${target}.tmp`, avatar.bytes);
+      await rename(`${target}.tmp`, target);
+    } catch (error) {
+      throw new WechatAuthError('store_unavailable', 'embedded store: cannot write the avatar', {
+        cause: error,
+      });
+    }
+  }
+
+  async find(id: string): Promise<StoredAvatar | null> {
+    if (!isAvatarId(id)) return null;
+    for (const [contentType, extension] of Object.entries(AVATAR_EXTENSIONS)) {
+      try {
+        return { bytes: await readFile(join(this.dir, `${id}.${extension}`)), contentType };
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'ENOENT') {
+          throw new WechatAuthError('store_unavailable', 'embedded store: cannot read the avatar', {
+            cause: error,
+          });
+        }
+      }
+    }
+    return null;
   }
 }

@@ -3,9 +3,16 @@
  * any number of server instances and cloud functions share one replica set. Indexes are created
  * at start-up; first logins race through an upsert on the unique (appid, openid) index.
  */
-import { Binary, type Collection, type Db, MongoClient, MongoServerError } from 'mongodb';
+import {
+  Binary,
+  type Collection,
+  type Db,
+  GridFSBucket,
+  MongoClient,
+  MongoServerError,
+} from 'mongodb';
 import { WechatAuthError } from '../errors.js';
-import { newRecordId } from '../crypto/random.js';
+import { isRecordId as isAvatarId, newRecordId } from '../crypto/random.js';
 import {
   type AccessTokenDoc,
   type IdentityDoc,
@@ -20,6 +27,8 @@ import {
 } from './documents.js';
 import type {
   AccessTokenRepository,
+  AvatarRepository,
+  StoredAvatar,
   CachedAccessToken,
   IdentityRecord,
   LoginUpsertInput,
@@ -63,6 +72,7 @@ export class MongoStore implements Store {
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
   readonly accessTokens: AccessTokenRepository;
+  readonly avatars: AvatarRepository;
 
   private constructor(
     private readonly client: MongoClient,
@@ -74,6 +84,7 @@ export class MongoStore implements Store {
     );
     this.sessions = new MongoSessions(db.collection<SessionDoc>('sessions'));
     this.accessTokens = new MongoAccessTokens(db.collection<AccessTokenDoc>('access_tokens'));
+    this.avatars = new MongoAvatars(new GridFSBucket(db, { bucketName: 'avatars' }));
   }
 
   /** Connects and creates the indexes (idempotent). */
@@ -330,5 +341,39 @@ class MongoAccessTokens implements AccessTokenRepository {
         { $unset: { leaseHolder: '', leaseUntil: '' } },
       ),
     );
+  }
+}
+
+/** Avatars in GridFS (bucket "avatars"), named by their id, the content type in the metadata. */
+class MongoAvatars implements AvatarRepository {
+  constructor(private readonly bucket: GridFSBucket) {}
+
+  async save(id: string, avatar: StoredAvatar): Promise<void> {
+    await guard('save avatar', async () => {
+      const upload = this.bucket.openUploadStream(id, {
+        metadata: { contentType: avatar.contentType },
+      });
+      await new Promise<void>((resolve, reject) => {
+        upload.once('finish', () => resolve());
+        upload.once('error', reject);
+        upload.end(Buffer.from(avatar.bytes));
+      });
+    });
+  }
+
+  async find(id: string): Promise<StoredAvatar | null> {
+    if (!isAvatarId(id)) return null;
+    return guard('read avatar', async () => {
+      const file = await this.bucket.find({ filename: id }).limit(1).next();
+      if (!file) return null;
+      const chunks: Buffer[] = [];
+      for await (const chunk of this.bucket.openDownloadStream(file._id))
+        chunks.push(chunk as Buffer);
+      const contentType = (file.metadata as { contentType?: unknown } | undefined)?.contentType;
+      return {
+        bytes: Buffer.concat(chunks),
+        contentType: typeof contentType === 'string' ? contentType : 'application/octet-stream',
+      };
+    });
   }
 }

@@ -114,9 +114,21 @@ export interface AccessTokenRepository {
   releaseLease(appid: string, holder: string): Promise<void>;
 }
 
+export interface StoredAvatar {
+  bytes: Uint8Array;
+  contentType: string;
+}
+
+/** Uploaded avatar images, by a random id that is also their public name. */
+export interface AvatarRepository {
+  save(id: string, avatar: StoredAvatar): Promise<void>;
+  find(id: string): Promise<StoredAvatar | null>;
+}
+
 export interface Store {
   readonly kind: 'mongo' | 'embedded';
   readonly users: UserRepository;
+  readonly avatars: AvatarRepository;
   readonly sessions: SessionRepository;
   readonly accessTokens: AccessTokenRepository;
   /** Resolves when the database answers; throws store_unavailable otherwise. */
