@@ -4,7 +4,7 @@
  * process, which talks to the real emulator process.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +110,29 @@ describe('client services against the real server and emulator', () => {
       (await fetch(`${server?.url}/me`, { headers: { authorization: `Bearer ${stored.token}` } }))
         .status,
     ).toBe(401);
+  });
+
+  it('uploads a chosen avatar (a temporary file) and saves its URL as the profile avatar', async () => {
+    const { auth } = phone('oMiniprogramUser000000000004');
+    const png = Buffer.from([
+      0x89,
+      0x50,
+      0x4e,
+      0x47,
+      0x0d,
+      0x0a,
+      0x1a,
+      0x0a,
+      ...Array.from({ length: 32 }, () => 9),
+    ]);
+    const filePath = join(dataDir, 'wxfile-tmp-avatar.png');
+    await writeFile(filePath, png);
+    const avatarUrl = await auth.uploadAvatar(filePath);
+    expect(avatarUrl).toMatch(/\/avatars\/[\w-]{22}$/);
+    const { user } = await auth.request('userinfo', { avatarUrl });
+    expect(user.avatarUrl).toBe(avatarUrl);
+    const served = await fetch(avatarUrl);
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(png);
   });
 
   it('logs in again by itself when the server drops the session, and keeps the same user', async () => {

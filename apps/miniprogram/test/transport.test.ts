@@ -11,6 +11,7 @@ function cloud(answer: (name: string) => unknown) {
       calls.push(option);
       return Promise.resolve({ result: answer(option.name) });
     },
+    uploadFile: (option) => Promise.resolve({ fileID: `cloud://env/${option.cloudPath}` }),
   };
   return { api, calls };
 }

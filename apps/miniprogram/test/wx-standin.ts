@@ -2,6 +2,8 @@
  * A `wx` stand-in for Node tests: storage in a Map, wx.login and wx.checkSession scripted or
  * backed by the emulator, wx.request handed to a function (a script, or real HTTP).
  */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { WxApi } from '../miniprogram/services/wx-api.js';
 
 export interface StandinResponse {
@@ -65,6 +67,29 @@ export class WxStandin implements WxApi {
           });
       },
       (error: unknown) => option.fail?.({ errMsg: `request:fail ${String(error)}` }),
+    );
+  }
+
+  /** wx.uploadFile: the "temporary file" is a real file on disk, sent as multipart. */
+  uploadFile(option: Parameters<WxApi['uploadFile']>[0]): void {
+    this.requests.push({
+      method: 'POST',
+      path: new URL(option.url).pathname,
+      ...(option.header?.authorization ? { authorization: option.header.authorization } : {}),
+    });
+    (async () => {
+      const bytes = await readFile(option.filePath);
+      const form = new FormData();
+      form.append(option.name, new Blob([bytes], { type: 'image/png' }), basename(option.filePath));
+      const response = await fetch(option.url, {
+        method: 'POST',
+        headers: option.header ?? {},
+        body: form,
+      });
+      return { statusCode: response.status, data: await response.text() };
+    })().then(
+      (result) => option.success?.(result),
+      (error: unknown) => option.fail?.({ errMsg: `uploadFile:fail ${String(error)}` }),
     );
   }
 

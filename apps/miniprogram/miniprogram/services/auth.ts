@@ -101,6 +101,20 @@ export class AuthService {
     }
   }
 
+  /** Uploads a chosen avatar with the session (one re-login on unauthorized, as request does). */
+  async uploadAvatar(filePath: string): Promise<string> {
+    await this.ensureLoggedIn();
+    const token = this.storedSession()?.token;
+    try {
+      return await this.transport.uploadAvatar(filePath, token);
+    } catch (error) {
+      if (!isClientError(error, 'unauthorized') || this.transport.kind === 'cloud') throw error;
+      this.wx.removeStorageSync(SESSION_STORAGE_KEY);
+      await this.login();
+      return this.transport.uploadAvatar(filePath, this.storedSession()?.token);
+    }
+  }
+
   /** Ends the session on the server (best effort) and forgets it here. */
   async logout(): Promise<void> {
     const session = this.storedSession();

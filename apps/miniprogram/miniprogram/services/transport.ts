@@ -36,6 +36,8 @@ export interface Transport {
     body: Routes[R]['body'],
     token?: string,
   ): Promise<Routes[R]['answer']>;
+  /** Uploads a chosen avatar (a temporary file) and answers the URL to save as avatarUrl. */
+  uploadAvatar(filePath: string, token?: string): Promise<string>;
 }
 
 const HTTP_ROUTES: Record<Route, { method: 'GET' | 'POST'; path: string }> = {
@@ -99,20 +101,47 @@ export class HttpTransport implements Transport {
       }
       return answer.data as Routes[R]['answer'];
     }
-    const envelope = (
-      typeof answer.data === 'object' && answer.data ? answer.data : {}
-    ) as ErrorEnvelope;
-    const code =
-      typeof envelope.error?.code === 'string'
-        ? (envelope.error.code as ClientErrorCode)
-        : 'internal';
-    const message =
-      typeof envelope.error?.message === 'string'
-        ? envelope.error.message
-        : `HTTP ${answer.statusCode}`;
-    const retryAfter = Number(answer.header['retry-after'] ?? answer.header['Retry-After']);
-    throw new ClientError(code, message, Number.isFinite(retryAfter) ? retryAfter : undefined);
+    throw errorFromAnswer(answer.statusCode, answer.data, answer.header);
   }
+
+  async uploadAvatar(filePath: string, token?: string): Promise<string> {
+    const answer = await new Promise<{ statusCode: number; data: string }>((resolve, reject) => {
+      this.wx.uploadFile({
+        url: `${this.baseUrl}/avatar`,
+        filePath,
+        name: 'file',
+        header: token ? { authorization: `Bearer ${token}` } : {},
+        success: resolve,
+        fail: (error) => reject(new ClientError('network', error.errMsg)),
+      });
+    });
+    let data: unknown;
+    try {
+      data = JSON.parse(answer.data);
+    } catch {
+      data = undefined;
+    }
+    const avatarUrl = (data as { avatarUrl?: unknown } | undefined)?.avatarUrl;
+    if (answer.statusCode === 200 && typeof avatarUrl === 'string') return avatarUrl;
+    throw errorFromAnswer(answer.statusCode, data, {});
+  }
+}
+
+/** The server's error envelope as a ClientError (Retry-After kept for rate_limited). */
+function errorFromAnswer(
+  statusCode: number,
+  data: unknown,
+  header: Record<string, string>,
+): ClientError {
+  const envelope = (typeof data === 'object' && data ? data : {}) as ErrorEnvelope;
+  const code =
+    typeof envelope.error?.code === 'string'
+      ? (envelope.error.code as ClientErrorCode)
+      : 'internal';
+  const message =
+    typeof envelope.error?.message === 'string' ? envelope.error.message : `HTTP ${statusCode}`;
+  const retryAfter = Number(header['retry-after'] ?? header['Retry-After']);
+  return new ClientError(code, message, Number.isFinite(retryAfter) ? retryAfter : undefined);
 }
 
 interface CloudEnvelope {
@@ -156,5 +185,19 @@ export class CloudTransport implements Transport {
     }
     const { ok: _ok, ...data } = result;
     return data as Routes[R]['answer'];
+  }
+
+  /** Cloud storage: the fileID is what <image src> and the userinfo function accept. */
+  async uploadAvatar(filePath: string): Promise<string> {
+    const extension = /\.(\w+)$/.exec(filePath)?.[1] ?? 'png';
+    const cloudPath = `avatars/${Date.now()}-${Math.random().toString(36).slice(2, 10)}.${extension}`;
+    try {
+      return (await this.cloud.uploadFile({ cloudPath, filePath })).fileID;
+    } catch (error) {
+      throw new ClientError(
+        'network',
+        (error as { errMsg?: string }).errMsg ?? 'cloud upload failed',
+      );
+    }
   }
 }

@@ -21,6 +21,14 @@ export interface WxApi {
     }) => void;
     fail?: (error: { errMsg: string; errno?: number }) => void;
   }): void;
+  uploadFile(option: {
+    url: string;
+    filePath: string;
+    name: string;
+    header?: Record<string, string>;
+    success?: (result: { statusCode: number; data: string }) => void;
+    fail?: (error: { errMsg: string }) => void;
+  }): void;
   getStorageSync(key: string): unknown;
   setStorageSync(key: string, value: unknown): void;
   removeStorageSync(key: string): void;
@@ -32,4 +40,5 @@ export interface WxCloudApi {
     name: string;
     data?: Record<string, unknown>;
   }): Promise<{ result: unknown }>;
+  uploadFile(option: { cloudPath: string; filePath: string }): Promise<{ fileID: string }>;
 }
