@@ -93,6 +93,21 @@ export class WxStandin implements WxApi {
     );
   }
 
+  privacyListener:
+    ((resolve: (answer: { event: string; buttonId?: string }) => void) => void) | undefined;
+  readonly navigations: string[] = [];
+
+  onNeedPrivacyAuthorization(
+    listener: (resolve: (answer: { event: string; buttonId?: string }) => void) => void,
+  ): void {
+    this.privacyListener = listener;
+  }
+
+  navigateTo(option: { url: string }): Promise<void> {
+    this.navigations.push(option.url);
+    return Promise.resolve();
+  }
+
   getStorageSync(key: string): unknown {
     return this.storage.has(key) ? this.storage.get(key) : '';
   }

@@ -11,7 +11,7 @@ export interface WxApi {
   request(option: {
     url: string;
     method?: 'GET' | 'POST';
-    data?: unknown;
+    data?: Record<string, unknown>;
     header?: Record<string, string>;
     timeout?: number;
     success?: (result: {

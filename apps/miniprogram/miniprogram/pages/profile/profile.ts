@@ -1,0 +1,93 @@
+/**
+ * Profile: the current way (chooseAvatar + nickname input; the avatar is a temporary file, so it is
+ * uploaded first) and the legacy getUserInfo button, whose encrypted data needs a current session_key.
+ */
+import { isClientError } from '../../services/errors.js';
+import { describeError } from '../../services/messages.js';
+
+Component({
+  data: {
+    avatarUrl: '',
+    /** A chosen, not yet uploaded avatar (wxfile://... or http://tmp/...). */
+    pendingAvatar: '',
+    nickname: '',
+    saving: false,
+    message: '',
+    error: '',
+  },
+  methods: {
+    onShow() {
+      const auth = getApp<IAppOption>().auth;
+      // Before a legacy button can be tapped: the server must hold the key the data will use.
+      void auth.prepareForEncryptedData().catch(() => undefined);
+      auth.request('me', undefined).then(
+        ({ user }) =>
+          this.setData({ avatarUrl: user.avatarUrl ?? '', nickname: user.nickname ?? '' }),
+        (error: unknown) => this.setData({ error: describeError(error) }),
+      );
+    },
+    onChooseAvatar(event: WxEvents.ChooseAvatar) {
+      this.setData({ avatarUrl: event.detail.avatarUrl, pendingAvatar: event.detail.avatarUrl });
+    },
+    onNicknameInput(event: WxEvents.NicknameInput) {
+      this.setData({ nickname: event.detail.value });
+    },
+    async onSave() {
+      if (this.data.saving) return;
+      const auth = getApp<IAppOption>().auth;
+      this.setData({ saving: true, message: '', error: '' });
+      try {
+        const avatarUrl = this.data.pendingAvatar
+          ? await auth.uploadAvatar(this.data.pendingAvatar)
+          : undefined;
+        const nickname = this.data.nickname.trim();
+        if (!avatarUrl && !nickname) {
+          this.setData({ message: '请选择头像或填写昵称' });
+          return;
+        }
+        const { user } = await auth.request('userinfo', {
+          ...(nickname ? { nickname } : {}),
+          ...(avatarUrl ? { avatarUrl } : {}),
+        });
+        this.setData({
+          message: '已保存',
+          pendingAvatar: '',
+          avatarUrl: user.avatarUrl ?? '',
+          nickname: user.nickname ?? '',
+        });
+      } catch (error) {
+        this.setData({ error: describeError(error) });
+      } finally {
+        this.setData({ saving: false });
+      }
+    },
+    async onGetUserInfo(event: WxEvents.GetUserInfo) {
+      const { encryptedData, iv, rawData, signature } = event.detail;
+      if (!encryptedData || !iv) {
+        this.setData({ message: '你取消了授权' });
+        return;
+      }
+      const auth = getApp<IAppOption>().auth;
+      try {
+        const { user } = await auth.request('userinfo', {
+          encryptedData,
+          iv,
+          ...(rawData && signature ? { rawData, signature } : {}),
+        });
+        this.setData({
+          message: '已使用微信资料',
+          nickname: user.nickname ?? '',
+          avatarUrl: user.avatarUrl ?? '',
+        });
+      } catch (error) {
+        if (isClientError(error, 'session_key_stale')) {
+          // Never wx.login inside the button callback; log in now, then the next tap is fresh.
+          await auth.recoverFromStaleKey().catch(() => undefined);
+          this.setData({ message: '登录状态已更新，请再点一次' });
+          return;
+        }
+        this.setData({ error: describeError(error) });
+      }
+    },
+  },
+});

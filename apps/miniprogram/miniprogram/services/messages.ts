@@ -1,0 +1,34 @@
+import { isClientError } from './errors.js';
+
+/** What a page shows for a failure: short, and saying what the user can do. */
+export function describeError(error: unknown): string {
+  if (!isClientError(error)) return '出了点问题，请稍后再试';
+  switch (error.code) {
+    case 'network':
+      return '网络不可用，请检查网络后重试';
+    case 'timeout':
+    case 'wechat_timeout':
+      return '请求超时，请稍后再试';
+    case 'rate_limited':
+      return `操作太频繁，请${error.retryAfterSeconds ?? 60}秒后再试`;
+    case 'risky_user':
+      return '微信暂时限制了此账号的登录';
+    case 'session_key_stale':
+      return '登录状态已更新，请再点一次';
+    case 'unauthorized':
+      return '登录已失效，请重新进入小程序';
+    case 'invalid_code':
+    case 'code_used':
+      return '授权已过期，请再点一次';
+    case 'bad_request':
+      return `提交的内容不正确：${error.message}`;
+    default:
+      return '服务暂时不可用，请稍后再试';
+  }
+}
+
+/** 138****1234: enough to recognise a number, not enough to read it over a shoulder. */
+export function maskPhone(purePhoneNumber: string): string {
+  if (purePhoneNumber.length < 7) return purePhoneNumber.replace(/.(?=.{2})/g, '*');
+  return `${purePhoneNumber.slice(0, 3)}****${purePhoneNumber.slice(-4)}`;
+}

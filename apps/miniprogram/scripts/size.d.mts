@@ -1,0 +1,2 @@
+/** Bytes of the mini-program main package. */
+export function mainPackageBytes(): Promise<number>;

@@ -1,0 +1,201 @@
+/**
+ * The compiled app in Node: miniprogram/ is compiled by tsc (as DevTools' TypeScript plugin
+ * would), App/Component/getApp are provided the way the runtime provides them, `wx` is a stand-in
+ * whose wx.login mints a code from the emulator and whose wx.request/uploadFile make real HTTP
+ * calls to the real server. onLaunch and the pages' handlers run; then the server's view is read.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WxStandin, realHttp } from './wx-standin.js';
+
+const APP = { appid: 'wx0000000000mpapp0', secret: 'miniprogram-app-test-secret' };
+const OPENID = 'oMiniprogramCompiledApp00001';
+const here = fileURLToPath(new URL('.', import.meta.url));
+const projectRoot = join(here, '..');
+const SERVER_BIN = join(projectRoot, '..', 'server', 'bin', 'wxlogin-server.js');
+const TSC = createRequire(join(projectRoot, 'package.json')).resolve('typescript/bin/tsc');
+
+type Definition = {
+  data?: Record<string, unknown>;
+  methods?: Record<string, (...args: unknown[]) => unknown>;
+};
+type Instance = {
+  data: Record<string, unknown>;
+  setData(patch: Record<string, unknown>): void;
+} & Record<string, unknown>;
+
+let emulator: EmulatorProcess | undefined;
+let stopServer: (() => Promise<void>) | undefined;
+let serverUrl = '';
+let work = '';
+let wx: WxStandin;
+let app: Record<string, unknown> & { onLaunch(): void };
+const definitions = new Map<string, Definition>();
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [command, ...args], {
+      cwd: projectRoot,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} exited ${code}`)),
+    );
+  });
+}
+
+/** What the runtime does with a Component() definition used as a page: data + bound methods. */
+function instantiate(name: string): Instance {
+  const definition = definitions.get(name);
+  if (!definition) throw new Error(`no Component() registered by ${name}`);
+  const instance: Instance = {
+    data: structuredClone(definition.data ?? {}),
+    setData(patch) {
+      Object.assign(this.data, patch);
+    },
+  };
+  for (const [key, method] of Object.entries(definition.methods ?? {}))
+    instance[key] = method.bind(instance);
+  return instance;
+}
+
+async function load(name: string): Promise<void> {
+  const g = globalThis as unknown as { Component: (d: Definition) => void };
+  g.Component = (definition) => definitions.set(name, definition);
+  await import(pathToFileURL(join(work, 'out', `${name}.js`)).href);
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i += 1) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+beforeAll(async () => {
+  emulator = await startEmulatorProcess({ apps: [APP] });
+  work = await mkdtemp(join(tmpdir(), 'wxlogin-mpapp-'));
+  const child = spawn(process.execPath, [SERVER_BIN], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      WECHAT_APPID: APP.appid,
+      WECHAT_SECRET: APP.secret,
+      WECHAT_API_ORIGIN: emulator.url,
+      DATA_DIR: join(work, 'data'),
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  serverUrl = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  stopServer = () =>
+    new Promise<void>((done) =>
+      child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')),
+    );
+
+  // Compile the mini-program as DevTools would, then point its one config module at our server.
+  await run(TSC, ['-p', 'tsconfig.app.json', '--outDir', join(work, 'out')]);
+  await writeFile(join(work, 'out', 'package.json'), '{ "type": "module" }\n');
+  await writeFile(
+    join(work, 'out', 'config.js'),
+    `export const transportConfig = { kind: 'http', baseUrl: ${JSON.stringify(serverUrl)} };\n`,
+  );
+
+  const control = emulator.control;
+  wx = new WxStandin(
+    realHttp,
+    async () => (await control.mintLoginCode({ appid: APP.appid, openid: OPENID })).code,
+  );
+  const g = globalThis as unknown as Record<string, unknown>;
+  g.wx = wx;
+  g.App = (definition: typeof app) => {
+    app = definition;
+  };
+  g.getApp = () => app;
+  await import(pathToFileURL(join(work, 'out', 'app.js')).href);
+  for (const page of ['pages/index/index', 'pages/profile/profile', 'pages/phone/phone'])
+    await load(page);
+}, 60_000);
+
+afterAll(async () => {
+  await stopServer?.();
+  await emulator?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('the compiled mini-program', () => {
+  it('logs in at launch, then the pages save avatar, nickname and phone on the server', async () => {
+    app.onLaunch();
+    await until(() => wx.storage.has('wxlogin.session'), 'the launch login');
+    expect(wx.loginCalls).toBe(1);
+    expect(typeof wx.privacyListener).toBe('function');
+
+    const home = instantiate('pages/index/index');
+    await (home.refresh as () => Promise<void>)();
+    expect(home.data).toMatchObject({ loading: false, error: '' });
+    expect((home.data.user as { id: string }).id).toBeTruthy();
+
+    const avatarFile = join(work, 'wxfile-tmp-chosen.png');
+    await writeFile(
+      avatarFile,
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]),
+    );
+    const profile = instantiate('pages/profile/profile');
+    (profile.onChooseAvatar as (e: unknown) => void)({ detail: { avatarUrl: avatarFile } });
+    (profile.onNicknameInput as (e: unknown) => void)({ detail: { value: ' 编译后的小程序 ' } });
+    await (profile.onSave as () => Promise<void>)();
+    expect(profile.data).toMatchObject({
+      message: '已保存',
+      error: '',
+      nickname: '编译后的小程序',
+      pendingAvatar: '',
+    });
+
+    const phonePage = instantiate('pages/phone/phone');
+    (phonePage.onGetPhoneNumber as (e: unknown) => void)({
+      detail: { errMsg: 'getPhoneNumber:fail no permission', errno: 1400001 },
+    });
+    expect(phonePage.data.message).toContain('上限');
+    const { codes } = await emulator!.control.mintPhoneCodes({
+      appid: APP.appid,
+      purePhoneNumber: '13344445555',
+    });
+    await (phonePage.onGetPhoneNumber as (e: unknown) => Promise<void>)({
+      detail: { errMsg: 'getPhoneNumber:ok', code: codes[0] },
+    });
+    expect(phonePage.data).toMatchObject({ phone: '133****5555', message: '已绑定', busy: false });
+
+    // The server holds all of it for the token in storage.
+    const { token } = wx.storage.get('wxlogin.session') as { token: string };
+    const me = (await (
+      await fetch(`${serverUrl}/me`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      user: { nickname: string; avatarUrl: string; phone: { purePhoneNumber: string } };
+    };
+    expect(me.user.nickname).toBe('编译后的小程序');
+    expect(me.user.avatarUrl).toMatch(/\/avatars\/[\w-]{22}$/);
+    expect(me.user.phone.purePhoneNumber).toBe('13344445555');
+
+    // Log out from the home page: storage is cleared and the old token is dead.
+    await (home.onLogout as () => Promise<void>)();
+    expect(wx.storage.has('wxlogin.session')).toBe(false);
+    expect(
+      (await fetch(`${serverUrl}/me`, { headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(401);
+  });
+});
