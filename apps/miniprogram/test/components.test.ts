@@ -1,0 +1,203 @@
+// @vitest-environment jsdom
+/**
+ * Pages and components rendered with miniprogram-simulate: real WXML, data binding and events;
+ * the app's services replaced by recorders so the calls a tap causes can be observed.
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PrivacyGate } from '../miniprogram/services/privacy.js';
+import { buildForSimulate } from './simulate-build.js';
+
+/** The DOM as far as these tests touch it (the mini-program's tsconfig has no DOM library). */
+interface DomNode {
+  textContent: string | null;
+}
+interface TestDocument {
+  createElement(tag: string): DomNode;
+}
+const testDocument = () => (globalThis as unknown as { document: TestDocument }).document;
+
+interface SimNode {
+  dom: DomNode;
+  dispatchEvent(name: string, options?: { detail?: unknown }): void;
+}
+interface SimComponent {
+  data: Record<string, unknown>;
+  instance: Record<string, (...args: unknown[]) => unknown>;
+  attach(parent: DomNode): void;
+  detach(): void;
+  querySelector(selector: string): SimNode | undefined;
+  dom: DomNode;
+}
+interface Simulate {
+  load(path: string, options?: { rootPath?: string }): string;
+  render(id: string, properties?: Record<string, unknown>): SimComponent;
+  sleep(ms: number): Promise<void>;
+}
+
+const simulate = createRequire(import.meta.url)('miniprogram-simulate') as Simulate;
+const USER = { id: 'u1', nickname: '小明', createdAt: '2026-01-01T00:00:00.000Z' };
+
+let root = '';
+const calls: { method: string; args: unknown[] }[] = [];
+let rendered: SimComponent[] = [];
+
+/** The app as pages see it through getApp(): services that record what they are asked. */
+function fakeApp(answers: { phone?: () => Promise<unknown> } = {}) {
+  const record =
+    (method: string, answer: () => Promise<unknown>) =>
+    (...args: unknown[]) => {
+      calls.push({ method, args });
+      return answer();
+    };
+  const app = {
+    globalData: {},
+    privacy: new PrivacyGate(),
+    auth: {
+      request: (route: string, body: unknown) => {
+        calls.push({ method: `request:${route}`, args: [body] });
+        if (route === 'phone' && answers.phone) return answers.phone();
+        return Promise.resolve({
+          user: { ...USER, phone: { purePhoneNumber: '13800138000', countryCode: '86' } },
+        });
+      },
+      uploadAvatar: record('uploadAvatar', () =>
+        Promise.resolve('http://127.0.0.1:3000/avatars/AAAAAAAAAAAAAAAAAAAAAA'),
+      ),
+      logout: record('logout', () => Promise.resolve()),
+      login: record('login', () => Promise.resolve()),
+      prepareForEncryptedData: record('prepareForEncryptedData', () => Promise.resolve()),
+      recoverFromStaleKey: record('recoverFromStaleKey', () => Promise.resolve()),
+    },
+  };
+  (globalThis as unknown as { getApp: () => unknown }).getApp = () => app;
+  return app;
+}
+
+function render(path: string, properties?: Record<string, unknown>): SimComponent {
+  const component = simulate.render(
+    simulate.load(join(root, path), { rootPath: root }),
+    properties,
+  );
+  component.attach(testDocument().createElement('parent-wrapper'));
+  rendered.push(component);
+  return component;
+}
+
+function text(component: SimComponent): string {
+  return component.dom.textContent?.replace(/\s+/g, ' ') ?? '';
+}
+
+beforeAll(async () => {
+  root = await buildForSimulate();
+  (globalThis as unknown as { wx: unknown }).wx = { navigateTo: () => Promise.resolve() };
+}, 60_000);
+
+afterEach(() => {
+  for (const component of rendered) component.detach();
+  rendered = [];
+  calls.length = 0;
+});
+
+describe('user-card', () => {
+  it('shows the nickname and the masked phone', async () => {
+    fakeApp();
+    const card = render('components/user-card/user-card', {
+      user: { ...USER, phone: { purePhoneNumber: '13912345678', countryCode: '86' } },
+    });
+    await simulate.sleep(0);
+    expect(text(card)).toContain('小明');
+    expect(text(card)).toContain('139****5678');
+    expect(text(card)).not.toContain('13912345678');
+  });
+
+  it('says so when no phone is bound', async () => {
+    fakeApp();
+    const card = render('components/user-card/user-card', { user: USER });
+    await simulate.sleep(0);
+    expect(text(card)).toContain('未绑定手机号');
+  });
+});
+
+describe('privacy-popup', () => {
+  it('appears when WeChat asks, reports exposure, and agrees with the button id', async () => {
+    const app = fakeApp();
+    const popup = render('components/privacy-popup/privacy-popup');
+    expect(popup.querySelector('#agree-privacy')).toBeUndefined();
+    const answers: unknown[] = [];
+    app.privacy.request((answer) => answers.push(answer));
+    await simulate.sleep(0);
+    const agree = popup.querySelector('#agree-privacy');
+    expect(agree).toBeDefined();
+    agree?.dispatchEvent('agreeprivacyauthorization');
+    await simulate.sleep(0);
+    expect(answers).toEqual([
+      { event: 'exposureAuthorization' },
+      { event: 'agree', buttonId: 'agree-privacy' },
+    ]);
+    expect(popup.querySelector('#agree-privacy')).toBeUndefined();
+  });
+});
+
+describe('pages', () => {
+  it('home shows the user card after onShow and logs out on tap', async () => {
+    fakeApp();
+    const home = render('pages/index/index');
+    home.instance.onShow?.();
+    await simulate.sleep(10);
+    expect(text(home)).toContain('小明');
+    expect(text(home)).toContain('138****8000');
+    home.querySelector('#logout')?.dispatchEvent('tap');
+    await simulate.sleep(10);
+    expect(calls.map((c) => c.method)).toEqual(['request:me', 'logout']);
+    expect(text(home)).toContain('未登录');
+  });
+
+  it('profile uploads the chosen avatar, then saves it with the nickname', async () => {
+    fakeApp();
+    const profile = render('pages/profile/profile');
+    profile
+      .querySelector('#choose-avatar')
+      ?.dispatchEvent('chooseavatar', { detail: { avatarUrl: 'wxfile://tmp/avatar.png' } });
+    profile.querySelector('#nickname')?.dispatchEvent('input', { detail: { value: '新昵称' } });
+    await simulate.sleep(0);
+    profile.querySelector('#save')?.dispatchEvent('tap');
+    await simulate.sleep(10);
+    expect(calls).toEqual([
+      { method: 'uploadAvatar', args: ['wxfile://tmp/avatar.png'] },
+      {
+        method: 'request:userinfo',
+        args: [
+          { nickname: '新昵称', avatarUrl: 'http://127.0.0.1:3000/avatars/AAAAAAAAAAAAAAAAAAAAAA' },
+        ],
+      },
+    ]);
+    expect(text(profile)).toContain('已保存');
+  });
+
+  it('phone sends the button code once, and explains a refusal without calling the server', async () => {
+    fakeApp();
+    const phone = render('pages/phone/phone');
+    const button = () => phone.querySelector('#bind-phone');
+    button()?.dispatchEvent('getphonenumber', {
+      detail: { errMsg: 'getPhoneNumber:fail no permission', errno: 112 },
+    });
+    await simulate.sleep(0);
+    expect(text(phone)).toContain('隐私协议');
+    expect(calls).toEqual([]);
+    button()?.dispatchEvent('getphonenumber', {
+      detail: { errMsg: 'getPhoneNumber:ok', code: 'phone-code-1' },
+    });
+    await simulate.sleep(10);
+    expect(calls).toEqual([{ method: 'request:phone', args: [{ code: 'phone-code-1' }] }]);
+    expect(text(phone)).toContain('138****8000');
+    // Each success costs money: a second tap right after is throttled.
+    button()?.dispatchEvent('getphonenumber', {
+      detail: { errMsg: 'getPhoneNumber:ok', code: 'phone-code-2' },
+    });
+    await simulate.sleep(10);
+    expect(calls).toHaveLength(1);
+    expect(text(phone)).toContain('请稍候再试');
+  });
+});
