@@ -3,6 +3,7 @@
  * costs the account money, so the button is throttled; refusals get a message of their own.
  * @see https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/getPhoneNumber.html
  */
+import { isClientError } from '../../services/errors.js';
 import { describeError, maskPhone } from '../../services/messages.js';
 
 /** No second exchange within this long of a success. */
@@ -21,6 +22,11 @@ Component({
   data: { busy: false, phone: '', message: '', error: '' },
   methods: {
     onShow() {
+      // Older base libraries answer the button with encrypted data instead of a code: make sure
+      // the session_key our server holds is current before the user can tap.
+      void getApp<IAppOption>()
+        .auth.prepareForEncryptedData()
+        .catch(() => undefined);
       getApp<IAppOption>()
         .auth.request('me', undefined)
         .then(
@@ -30,8 +36,9 @@ Component({
         );
     },
     async onGetPhoneNumber(event: WxEvents.GetPhoneNumber) {
-      const { code } = event.detail;
-      if (!code) {
+      const { code, encryptedData, iv } = event.detail;
+      const body = code ? { code } : encryptedData && iv ? { encryptedData, iv } : undefined;
+      if (!body) {
         this.setData({ message: phoneRefusalMessage(event.detail) });
         return;
       }
@@ -41,13 +48,20 @@ Component({
       }
       this.setData({ busy: true, message: '', error: '' });
       try {
-        const { user } = await getApp<IAppOption>().auth.request('phone', { code });
+        const { user } = await getApp<IAppOption>().auth.request('phone', body);
         lastSuccessAt = Date.now();
         this.setData({
           phone: user.phone ? maskPhone(user.phone.purePhoneNumber) : '',
           message: '已绑定',
         });
       } catch (error) {
+        if (isClientError(error, 'session_key_stale')) {
+          await getApp<IAppOption>()
+            .auth.recoverFromStaleKey()
+            .catch(() => undefined);
+          this.setData({ message: '登录状态已更新，请再点一次' });
+          return;
+        }
         this.setData({ error: describeError(error) });
       } finally {
         this.setData({ busy: false });
