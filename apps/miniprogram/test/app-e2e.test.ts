@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from './server-process.js';
 import { WxStandin, realHttp } from './wx-standin.js';
 
 const APP = { appid: 'wx0000000000mpapp0', secret: 'miniprogram-app-test-secret' };
 const OPENID = 'oMiniprogramCompiledApp00001';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const projectRoot = join(here, '..');
-const SERVER_BIN = join(projectRoot, '..', 'server', 'bin', 'wxlogin-server.js');
 const TSC = createRequire(join(projectRoot, 'package.json')).resolve('typescript/bin/tsc');
 
 type Definition = {
@@ -82,31 +82,13 @@ async function until(check: () => boolean, what: string): Promise<void> {
 beforeAll(async () => {
   emulator = await startEmulatorProcess({ apps: [APP] });
   work = await mkdtemp(join(tmpdir(), 'wxlogin-mpapp-'));
-  const child = spawn(process.execPath, [SERVER_BIN], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      WECHAT_APPID: APP.appid,
-      WECHAT_SECRET: APP.secret,
-      WECHAT_API_ORIGIN: emulator.url,
-      DATA_DIR: join(work, 'data'),
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const server = await startServer({
+    app: APP,
+    emulatorUrl: emulator.url,
+    dataDir: join(work, 'data'),
   });
-  serverUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  stopServer = () =>
-    new Promise<void>((done) =>
-      child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')),
-    );
+  serverUrl = server.url;
+  stopServer = () => server.stop();
 
   // Compile the mini-program as DevTools would, then point its one config module at our server.
   await run(TSC, ['-p', 'tsconfig.app.json', '--outDir', join(work, 'out')]);

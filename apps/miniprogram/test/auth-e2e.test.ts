@@ -3,57 +3,26 @@
  * (as the phone would get one) and whose wx.request makes real HTTP calls to the real server
  * process, which talks to the real emulator process.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthService, SESSION_STORAGE_KEY } from '../miniprogram/services/auth.js';
 import { HttpTransport } from '../miniprogram/services/transport.js';
+import { type ServerProcess, startServer } from './server-process.js';
 import { WxStandin, realHttp } from './wx-standin.js';
 
 const APP = { appid: 'wx000000000000mini', secret: 'miniprogram-test-secret' };
-const SERVER_BIN = fileURLToPath(new URL('../../server/bin/wxlogin-server.js', import.meta.url));
 
 let emulator: EmulatorProcess | undefined;
-let server: { url: string; stop(): Promise<void> } | undefined;
+let server: ServerProcess | undefined;
 let dataDir = '';
 
 beforeAll(async () => {
   emulator = await startEmulatorProcess({ apps: [APP] });
   dataDir = await mkdtemp(join(tmpdir(), 'wxlogin-mp-'));
-  const child = spawn(process.execPath, [SERVER_BIN], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      WECHAT_APPID: APP.appid,
-      WECHAT_SECRET: APP.secret,
-      WECHAT_API_ORIGIN: emulator.url,
-      DATA_DIR: dataDir,
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  server = {
-    url,
-    stop: () =>
-      new Promise<void>((done) =>
-        child.exitCode !== null
-          ? done()
-          : (child.once('exit', () => done()), child.kill('SIGTERM')),
-      ),
-  };
+  server = await startServer({ app: APP, emulatorUrl: emulator.url, dataDir });
 });
 
 afterAll(async () => {
