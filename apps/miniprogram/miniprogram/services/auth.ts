@@ -84,10 +84,20 @@ export class AuthService {
 
   /** A backend call with the session: one re-login + retry on unauthorized, never more. */
   async request<R extends Route>(route: R, body: Routes[R]['body']): Promise<Routes[R]['answer']> {
+    return this.withSession((token) => this.callHonouringRetryAfter(route, body, token));
+  }
+
+  /** Uploads a chosen avatar with the session (one re-login on unauthorized, as request does). */
+  uploadAvatar(filePath: string): Promise<string> {
+    return this.withSession((token) => this.transport.uploadAvatar(filePath, token));
+  }
+
+  /** Runs a call with the stored token; on unauthorized, logs in once and runs it once more. */
+  private async withSession<T>(call: (token: string | undefined) => Promise<T>): Promise<T> {
     await this.ensureLoggedIn();
     const token = this.storedSession()?.token;
     try {
-      return await this.callHonouringRetryAfter(route, body, token);
+      return await call(token);
     } catch (error) {
       if (!isClientError(error, 'unauthorized') || this.transport.kind === 'cloud') throw error;
       // Only the caller whose token failed drops it; others already have a newer one.
@@ -97,21 +107,7 @@ export class AuthService {
       } else {
         await this.ensureLoggedIn();
       }
-      return this.callHonouringRetryAfter(route, body, this.storedSession()?.token);
-    }
-  }
-
-  /** Uploads a chosen avatar with the session (one re-login on unauthorized, as request does). */
-  async uploadAvatar(filePath: string): Promise<string> {
-    await this.ensureLoggedIn();
-    const token = this.storedSession()?.token;
-    try {
-      return await this.transport.uploadAvatar(filePath, token);
-    } catch (error) {
-      if (!isClientError(error, 'unauthorized') || this.transport.kind === 'cloud') throw error;
-      this.wx.removeStorageSync(SESSION_STORAGE_KEY);
-      await this.login();
-      return this.transport.uploadAvatar(filePath, this.storedSession()?.token);
+      return call(this.storedSession()?.token);
     }
   }
 
