@@ -60,28 +60,36 @@ export class WechatHttp {
    */
   async call(request: WechatRequest): Promise<WechatAnswer> {
     const deadline = Date.now() + this.timeoutMs;
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    for (let attempt = 0; ; attempt += 1) {
-      let failure: WechatAuthError;
-      try {
-        const answer = await this.once(request, signal);
-        const errcode = answer.errcode;
-        if (errcode === undefined || errcode === 0) return answer;
-        if (typeof errcode !== 'number') {
-          throw new WechatAuthError(
-            'wechat_unavailable',
-            `${request.path}: errcode is not a number`,
-          );
+    // A timer cleared when the call ends: AbortSignal.timeout() would keep one pending per call
+    // for the whole timeout, long after the answer arrived.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    const signal = controller.signal;
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        let failure: WechatAuthError;
+        try {
+          const answer = await this.once(request, signal);
+          const errcode = answer.errcode;
+          if (errcode === undefined || errcode === 0) return answer;
+          if (typeof errcode !== 'number') {
+            throw new WechatAuthError(
+              'wechat_unavailable',
+              `${request.path}: errcode is not a number`,
+            );
+          }
+          failure = errorFromErrcode(errcode, request.path);
+          if (errcode !== SYSTEM_BUSY) throw failure;
+        } catch (error) {
+          if (!(error instanceof RetryableFailure)) throw error;
+          failure = error.failure;
         }
-        failure = errorFromErrcode(errcode, request.path);
-        if (errcode !== SYSTEM_BUSY) throw failure;
-      } catch (error) {
-        if (!(error instanceof RetryableFailure)) throw error;
-        failure = error.failure;
+        const delay = this.retryBaseDelayMs * 2 ** attempt * (0.5 + Math.random() / 2);
+        if (attempt >= this.maxRetries || Date.now() + delay >= deadline) throw failure;
+        await sleep(delay);
       }
-      const delay = this.retryBaseDelayMs * 2 ** attempt * (0.5 + Math.random() / 2);
-      if (attempt >= this.maxRetries || Date.now() + delay >= deadline) throw failure;
-      await sleep(delay);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
