@@ -111,6 +111,73 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         expect(results.filter((r) => r.isNewUser).length).toBeLessThanOrEqual(1);
       });
 
+      it('links a unionid that appears later when no other user holds it', async () => {
+        const id = openid();
+        const first = await store.users.upsertLogin({ appid: 'wxa', openid: id, now: at(0) });
+        expect(first.user.unionid).toBeUndefined();
+        const later = await store.users.upsertLogin({
+          appid: 'wxa',
+          openid: id,
+          unionid: 'u-late',
+          now: at(1),
+        });
+        expect(later.user).toMatchObject({ id: first.user.id, unionid: 'u-late' });
+        expect(later.unionidConflict).toBeUndefined();
+        // From now on the other app's first login joins this user.
+        const other = await store.users.upsertLogin({
+          appid: 'wxb',
+          openid: openid(),
+          unionid: 'u-late',
+          now: at(2),
+        });
+        expect(other.user.id).toBe(first.user.id);
+      });
+
+      it('keeps two users apart and reports the conflict when the later unionid is taken', async () => {
+        const holder = await store.users.upsertLogin({
+          appid: 'wxa',
+          openid: openid(),
+          unionid: 'u-taken',
+          now: at(0),
+        });
+        const loner = openid();
+        const separate = await store.users.upsertLogin({ appid: 'wxb', openid: loner, now: at(1) });
+        expect(separate.user.id).not.toBe(holder.user.id);
+        const later = await store.users.upsertLogin({
+          appid: 'wxb',
+          openid: loner,
+          unionid: 'u-taken',
+          now: at(2),
+        });
+        expect(later.user.id).toBe(separate.user.id);
+        expect(later.user.unionid).toBeUndefined();
+        expect(later.unionidConflict).toEqual({
+          unionid: 'u-taken',
+          userId: separate.user.id,
+          heldByUserId: holder.user.id,
+        });
+        const users = (await store.exportDocuments()).users as { unionid?: string }[];
+        expect(users.filter((u) => u.unionid === 'u-taken')).toHaveLength(1);
+        expect(users).toHaveLength(2);
+      });
+
+      it('stores OAuth tokens with the identity and replaces them on refresh', async () => {
+        const id = openid();
+        const tokens = {
+          accessToken: 'A1',
+          accessTokenExpiresAt: at(7_200_000),
+          refreshToken: 'R1',
+          refreshTokenExpiresAt: at(30 * DAY),
+          scope: 'snsapi_userinfo',
+        };
+        await store.users.upsertLogin({ appid: 'wxoa', openid: id, oauth: tokens, now: at(0) });
+        expect((await store.users.findIdentity('wxoa', id))?.oauth).toEqual(tokens);
+        const renewed = { ...tokens, accessToken: 'A2', accessTokenExpiresAt: at(9_000_000) };
+        expect(await store.users.saveOAuthTokens('wxoa', id, renewed)).toBe(true);
+        expect((await store.users.findIdentity('wxoa', id))?.oauth).toEqual(renewed);
+        expect(await store.users.saveOAuthTokens('wxoa', 'nobody', renewed)).toBe(false);
+      });
+
       it('updates profile fields one at a time and sets the phone', async () => {
         const { user } = await store.users.upsertLogin({
           appid: 'wxa',
@@ -223,6 +290,26 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         expect([...(found?.bytes ?? [])]).toEqual([...bytes]);
         expect(await store.avatars.find('NoSuchAvatarNoSuchAvat')).toBeNull();
         expect(await store.avatars.find('../../etc/passwd')).toBeNull();
+      });
+    });
+
+    describe('rewards', () => {
+      it('grants a reward to exactly one of 20 concurrent claims, then answers when', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.rewards.grantOnce('u-gift', 'welcome', at(i))),
+        );
+        const winners = results.filter((r) => r.granted);
+        expect(winners).toHaveLength(1);
+        const grantedAt = winners[0]?.grantedAt;
+        for (const r of results) expect(r.grantedAt).toEqual(grantedAt);
+        expect(await store.rewards.grantOnce('u-gift', 'welcome', at(99))).toEqual({
+          granted: false,
+          grantedAt,
+        });
+        // Per user and per kind.
+        expect((await store.rewards.grantOnce('u-other', 'welcome', at(0))).granted).toBe(true);
+        expect((await store.rewards.grantOnce('u-gift', 'anniversary', at(0))).granted).toBe(true);
+        expect((await store.exportDocuments()).rewards).toHaveLength(3);
       });
     });
 

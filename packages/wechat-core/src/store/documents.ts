@@ -5,6 +5,7 @@
 import type {
   CachedAccessToken,
   IdentityRecord,
+  OAuthTokens,
   UserProfile,
   UserRecord,
   VerifiedPhone,
@@ -27,7 +28,20 @@ export interface IdentityDoc {
   unionid?: string;
   sessionKey?: string;
   sessionKeyAt?: Date;
+  oauth?: OAuthTokens;
   createdAt: Date;
+}
+
+/** `_id` is `<kind>:<userId>`: the unique key that makes a grant happen once. */
+export interface RewardDoc {
+  _id: string;
+  userId: string;
+  kind: string;
+  grantedAt: Date;
+}
+
+export function rewardKey(userId: string, kind: string): string {
+  return `${kind}:${userId}`;
 }
 
 /** Sessions store the hash as Binary in MongoDB and as base64 text in the embedded store. */
@@ -70,6 +84,7 @@ export function toIdentity(doc: IdentityDoc): IdentityRecord {
     ...(doc.unionid ? { unionid: doc.unionid } : {}),
     ...(doc.sessionKey ? { sessionKey: doc.sessionKey } : {}),
     ...(doc.sessionKeyAt ? { sessionKeyAt: doc.sessionKeyAt } : {}),
+    ...(doc.oauth ? { oauth: { ...doc.oauth } } : {}),
     createdAt: doc.createdAt,
   };
 }
@@ -78,14 +93,19 @@ export function newUserDoc(id: string, unionid: string | undefined, now: Date): 
   return { _id: id, ...(unionid ? { unionid } : {}), profile: {}, createdAt: now, updatedAt: now };
 }
 
-/** The $set part of a login upsert: the fresh session_key, and a unionid WeChat now reports. */
+/**
+ * The $set part of a login upsert: the fresh session_key or OAuth tokens, and a unionid WeChat
+ * now reports.
+ */
 export function identityLoginFields(input: {
   unionid?: string;
   sessionKey?: string;
+  oauth?: OAuthTokens;
   now: Date;
 }): Partial<IdentityDoc> {
   return {
     ...(input.sessionKey ? { sessionKey: input.sessionKey, sessionKeyAt: input.now } : {}),
+    ...(input.oauth ? { oauth: input.oauth } : {}),
     ...(input.unionid ? { unionid: input.unionid } : {}),
   };
 }

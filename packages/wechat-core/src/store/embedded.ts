@@ -15,11 +15,13 @@ import { isRecordId as isAvatarId, newRecordId } from '../crypto/random.js';
 import {
   type AccessTokenDoc,
   type IdentityDoc,
+  type RewardDoc,
   type SessionDoc as StoredSession,
   type UserDoc,
   identityLoginFields,
   newUserDoc,
   profileSetFields,
+  rewardKey,
   toCachedToken,
   toIdentity,
   toUser,
@@ -32,10 +34,14 @@ import type {
   IdentityRecord,
   LoginUpsertInput,
   LoginUpsertResult,
+  OAuthTokens,
+  RewardGrant,
+  RewardRepository,
   SessionRecord,
   SessionRepository,
   Store,
   StoreCollection,
+  UnionidConflict,
   UserProfile,
   UserRecord,
   UserRepository,
@@ -110,6 +116,7 @@ export class EmbeddedStore implements Store {
   readonly sessions: SessionRepository;
   readonly accessTokens: AccessTokenRepository;
   readonly avatars: AvatarRepository;
+  readonly rewards: RewardRepository;
 
   private constructor(
     private readonly collections: {
@@ -117,6 +124,7 @@ export class EmbeddedStore implements Store {
       identities: Collection<IdentityDoc>;
       sessions: Collection<SessionDoc>;
       accessTokens: Collection<AccessTokenDoc>;
+      rewards: Collection<RewardDoc>;
     },
     private readonly unlock: () => Promise<void>,
     dataDir: string,
@@ -125,6 +133,7 @@ export class EmbeddedStore implements Store {
     this.users = new EmbeddedUsers(collections.users, collections.identities);
     this.sessions = new EmbeddedSessions(collections.sessions);
     this.accessTokens = new EmbeddedAccessTokens(collections.accessTokens);
+    this.rewards = new EmbeddedRewards(collections.rewards);
   }
 
   /** Opens (or creates) the store in `dataDir`; fails if another process has it open. */
@@ -168,13 +177,14 @@ export class EmbeddedStore implements Store {
       const identities = await open<IdentityDoc>('identities');
       const sessions = await open<SessionDoc>('sessions');
       const accessTokens = await open<AccessTokenDoc>('access_tokens');
+      const rewards = await open<RewardDoc>('rewards');
       await users.db.ensureIndexAsync({ fieldName: 'unionid', unique: true, sparse: true });
       await identities.db.ensureIndexAsync({ fieldName: ['appid', 'openid'], unique: true });
       await identities.db.ensureIndexAsync({ fieldName: 'userId' });
       await sessions.db.ensureIndexAsync({ fieldName: 'userId' });
       await sessions.db.ensureIndexAsync({ fieldName: 'expiresAt', expireAfterSeconds: 0 });
       return new EmbeddedStore(
-        { users, identities, sessions, accessTokens },
+        { users, identities, sessions, accessTokens, rewards },
         release,
         options.dataDir,
       );
@@ -195,6 +205,7 @@ export class EmbeddedStore implements Store {
       identities: await all(this.collections.identities),
       sessions: await all(this.collections.sessions),
       access_tokens: await all(this.collections.accessTokens),
+      rewards: await all(this.collections.rewards),
     };
   }
 
@@ -248,12 +259,54 @@ class EmbeddedUsers implements UserRepository {
         if (!identity) throw error;
       }
     }
-    const { user, created } = await this.ensureUser(identity, input);
+    const ensured = await this.ensureUser(identity, input);
+    const { user, unionidConflict } =
+      input.unionid && ensured.user.unionid !== input.unionid
+        ? await this.adoptUnionid(ensured.user, input.unionid, input.now)
+        : { user: ensured.user, unionidConflict: undefined };
     return {
       user: toUser(user),
       identity: toIdentity(identity),
-      isNewUser: identityCreated && created,
+      isNewUser: identityCreated && ensured.created,
+      ...(unionidConflict ? { unionidConflict } : {}),
     };
+  }
+
+  /**
+   * A unionid reported for an existing user that has none yet: the user takes it, unless another
+   * user holds it (the unique index says so atomically); then both stay apart and the caller
+   * hears of the conflict.
+   */
+  private async adoptUnionid(
+    user: UserDoc,
+    unionid: string,
+    now: Date,
+  ): Promise<{ user: UserDoc; unionidConflict?: UnionidConflict }> {
+    const conflict = (heldBy?: UserDoc | null): UnionidConflict => ({
+      unionid,
+      userId: user._id,
+      ...(heldBy && heldBy._id !== user._id ? { heldByUserId: heldBy._id } : {}),
+    });
+    if (user.unionid) return { user, unionidConflict: conflict() };
+    try {
+      const result = await this.users.run((db) =>
+        db.updateAsync(
+          { _id: user._id, unionid: { $exists: false } },
+          { $set: { unionid, updatedAt: now } },
+          { returnUpdatedDocs: true },
+        ),
+      );
+      if (result.affectedDocuments) return { user: result.affectedDocuments };
+      // A concurrent login set this user's unionid first.
+      const fresh = (await this.users.run((db) => db.findOneAsync({ _id: user._id }))) ?? user;
+      return fresh.unionid === unionid
+        ? { user: fresh }
+        : { user: fresh, unionidConflict: conflict() };
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const holder = await this.users.run((db) => db.findOneAsync({ unionid }));
+      return { user, unionidConflict: conflict(holder) };
+    }
   }
 
   /** The identity's user, created when missing (also heals a crash between the two writes). */
@@ -315,6 +368,31 @@ class EmbeddedUsers implements UserRepository {
   async findIdentityOfUser(userId: string, appid: string): Promise<IdentityRecord | null> {
     const doc = await this.identities.run((db) => db.findOneAsync({ userId, appid }));
     return doc ? toIdentity(doc) : null;
+  }
+
+  async saveOAuthTokens(appid: string, openid: string, tokens: OAuthTokens): Promise<boolean> {
+    const result = await this.identities.run((db) =>
+      db.updateAsync({ appid, openid }, { $set: { oauth: tokens } }, {}),
+    );
+    return result.numAffected === 1;
+  }
+}
+
+class EmbeddedRewards implements RewardRepository {
+  constructor(private readonly rewards: Collection<RewardDoc>) {}
+
+  async grantOnce(userId: string, kind: string, now: Date): Promise<RewardGrant> {
+    const _id = rewardKey(userId, kind);
+    try {
+      // The insert is the grant: _id is unique, so of any number of callers exactly one wins.
+      await this.rewards.run((db) => db.insertAsync({ _id, userId, kind, grantedAt: now }));
+      return { granted: true, grantedAt: now };
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const existing = await this.rewards.run((db) => db.findOneAsync({ _id }));
+      if (!existing) throw error;
+      return { granted: false, grantedAt: existing.grantedAt };
+    }
   }
 }
 

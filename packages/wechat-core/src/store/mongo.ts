@@ -16,11 +16,13 @@ import { isRecordId as isAvatarId, newRecordId } from '../crypto/random.js';
 import {
   type AccessTokenDoc,
   type IdentityDoc,
+  type RewardDoc,
   type SessionDoc as StoredSession,
   type UserDoc,
   identityLoginFields,
   newUserDoc,
   profileSetFields,
+  rewardKey,
   toCachedToken,
   toIdentity,
   toUser,
@@ -33,10 +35,14 @@ import type {
   IdentityRecord,
   LoginUpsertInput,
   LoginUpsertResult,
+  OAuthTokens,
+  RewardGrant,
+  RewardRepository,
   SessionRecord,
   SessionRepository,
   Store,
   StoreCollection,
+  UnionidConflict,
   UserProfile,
   UserRecord,
   UserRepository,
@@ -73,6 +79,7 @@ export class MongoStore implements Store {
   readonly sessions: SessionRepository;
   readonly accessTokens: AccessTokenRepository;
   readonly avatars: AvatarRepository;
+  readonly rewards: RewardRepository;
 
   private constructor(
     private readonly client: MongoClient,
@@ -85,6 +92,7 @@ export class MongoStore implements Store {
     this.sessions = new MongoSessions(db.collection<SessionDoc>('sessions'));
     this.accessTokens = new MongoAccessTokens(db.collection<AccessTokenDoc>('access_tokens'));
     this.avatars = new MongoAvatars(new GridFSBucket(db, { bucketName: 'avatars' }));
+    this.rewards = new MongoRewards(db.collection<RewardDoc>('rewards'));
   }
 
   /** Connects and creates the indexes (idempotent). */
@@ -115,6 +123,7 @@ export class MongoStore implements Store {
     await db.collection('identities').createIndex({ appid: 1, openid: 1 }, { unique: true });
     await db.collection('identities').createIndex({ userId: 1, appid: 1 });
     await db.collection('sessions').createIndex({ userId: 1 });
+    await db.collection('rewards').createIndex({ userId: 1 });
     // MongoDB removes expired sessions itself; reads also filter on expiresAt, since the TTL
     // monitor runs only once a minute.
     await db.collection('sessions').createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });
@@ -136,6 +145,7 @@ export class MongoStore implements Store {
       identities: await all('identities'),
       sessions: await all('sessions'),
       access_tokens: await all('access_tokens'),
+      rewards: await all('rewards'),
     };
   }
 
@@ -182,12 +192,54 @@ class MongoUsers implements UserRepository {
     if (!identity)
       throw new WechatAuthError('store_unavailable', 'mongo: upsert returned no identity');
     const identityCreated = result.lastErrorObject?.updatedExisting === false;
-    const { user, created } = await this.ensureUser(identity, input);
+    const ensured = await this.ensureUser(identity, input);
+    const { user, unionidConflict } =
+      input.unionid && ensured.user.unionid !== input.unionid
+        ? await this.adoptUnionid(ensured.user, input.unionid, input.now)
+        : { user: ensured.user, unionidConflict: undefined };
     return {
       user: toUser(user),
       identity: toIdentity(identity),
-      isNewUser: identityCreated && created,
+      isNewUser: identityCreated && ensured.created,
+      ...(unionidConflict ? { unionidConflict } : {}),
     };
+  }
+
+  /**
+   * A unionid reported for an existing user that has none yet: the user takes it, unless another
+   * user holds it (the unique index says so atomically); then both stay apart and the caller
+   * hears of the conflict.
+   */
+  private async adoptUnionid(
+    user: UserDoc,
+    unionid: string,
+    now: Date,
+  ): Promise<{ user: UserDoc; unionidConflict?: UnionidConflict }> {
+    const conflict = (heldBy?: UserDoc | null): UnionidConflict => ({
+      unionid,
+      userId: user._id,
+      ...(heldBy && heldBy._id !== user._id ? { heldByUserId: heldBy._id } : {}),
+    });
+    if (user.unionid) return { user, unionidConflict: conflict() };
+    try {
+      const updated = await guard('link unionid', () =>
+        this.users.findOneAndUpdate(
+          { _id: user._id, unionid: { $exists: false } },
+          { $set: { unionid, updatedAt: now } },
+          { returnDocument: 'after' },
+        ),
+      );
+      if (updated) return { user: updated };
+      // A concurrent login set this user's unionid first.
+      const fresh = (await guard('find user', () => this.users.findOne({ _id: user._id }))) ?? user;
+      return fresh.unionid === unionid
+        ? { user: fresh }
+        : { user: fresh, unionidConflict: conflict() };
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const holder = await guard('find user', () => this.users.findOne({ unionid }));
+      return { user, unionidConflict: conflict(holder) };
+    }
   }
 
   /** The identity's user, created when missing (also heals a crash between the two writes). */
@@ -253,6 +305,33 @@ class MongoUsers implements UserRepository {
   async findIdentityOfUser(userId: string, appid: string): Promise<IdentityRecord | null> {
     const doc = await guard('find identity', () => this.identities.findOne({ userId, appid }));
     return doc ? toIdentity(doc) : null;
+  }
+
+  async saveOAuthTokens(appid: string, openid: string, tokens: OAuthTokens): Promise<boolean> {
+    const result = await guard('save oauth tokens', () =>
+      this.identities.updateOne({ appid, openid }, { $set: { oauth: tokens } }),
+    );
+    return result.matchedCount === 1;
+  }
+}
+
+class MongoRewards implements RewardRepository {
+  constructor(private readonly rewards: Collection<RewardDoc>) {}
+
+  async grantOnce(userId: string, kind: string, now: Date): Promise<RewardGrant> {
+    const _id = rewardKey(userId, kind);
+    try {
+      // The insert is the grant: _id is unique, so of any number of callers exactly one wins.
+      await guard('grant reward', () =>
+        this.rewards.insertOne({ _id, userId, kind, grantedAt: now }),
+      );
+      return { granted: true, grantedAt: now };
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const existing = await guard('find reward', () => this.rewards.findOne({ _id }));
+      if (!existing) throw error;
+      return { granted: false, grantedAt: existing.grantedAt };
+    }
   }
 }
 

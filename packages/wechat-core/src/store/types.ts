@@ -24,7 +24,24 @@ export interface UserRecord {
   updatedAt: Date;
 }
 
-/** One per (appid, openid). The session_key is server-only and never leaves the store's callers. */
+/**
+ * An Official Account user's own web-authorization tokens (never one token for everybody).
+ * Server-only, like the session_key.
+ */
+export interface OAuthTokens {
+  accessToken: string;
+  /** Our clock at arrival + expires_in. */
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  /** 30 days after the grant that issued it (refreshing does not extend it). */
+  refreshTokenExpiresAt: Date;
+  scope: string;
+}
+
+/**
+ * One per (appid, openid). The session_key and OAuth tokens are server-only and never leave the
+ * store's callers.
+ */
 export interface IdentityRecord {
   appid: string;
   openid: string;
@@ -32,6 +49,7 @@ export interface IdentityRecord {
   unionid?: string;
   sessionKey?: string;
   sessionKeyAt?: Date;
+  oauth?: OAuthTokens;
   createdAt: Date;
 }
 
@@ -64,7 +82,21 @@ export interface LoginUpsertInput {
   unionid?: string;
   /** Absent in the cloud runtime, where WeChat never hands the function a session_key. */
   sessionKey?: string;
+  /** An Official Account web login's tokens, stored with the identity. */
+  oauth?: OAuthTokens;
   now: Date;
+}
+
+/**
+ * A unionid WeChat reported for an identity whose user could not take it: another user already
+ * holds it, or this user holds a different one. Both users are kept apart (no silent merge).
+ */
+export interface UnionidConflict {
+  unionid: string;
+  /** The user the identity belongs to. */
+  userId: string;
+  /** The other user that holds this unionid; absent when `userId` holds a different unionid. */
+  heldByUserId?: string;
 }
 
 export interface LoginUpsertResult {
@@ -72,6 +104,8 @@ export interface LoginUpsertResult {
   identity: IdentityRecord;
   /** True only for the call that created the user. */
   isNewUser: boolean;
+  /** Set when a unionid appeared on an existing identity and could not be linked. */
+  unionidConflict?: UnionidConflict;
 }
 
 export interface UserRepository {
@@ -88,6 +122,21 @@ export interface UserRepository {
   findIdentity(appid: string, openid: string): Promise<IdentityRecord | null>;
   /** The user's identity in one app (a user has at most one openid per app). */
   findIdentityOfUser(userId: string, appid: string): Promise<IdentityRecord | null>;
+  /** Replaces the identity's OAuth tokens (after a refresh); false when there is no identity. */
+  saveOAuthTokens(appid: string, openid: string, tokens: OAuthTokens): Promise<boolean>;
+}
+
+export interface RewardGrant {
+  /** True only for the one call that granted it. */
+  granted: boolean;
+  /** When it was granted (by this call or an earlier one). */
+  grantedAt: Date;
+}
+
+/** One-time rewards per user: a unique key per (kind, user), never read-then-write. */
+export interface RewardRepository {
+  /** Grants `kind` to the user unless already granted; exactly one concurrent caller wins. */
+  grantOnce(userId: string, kind: string, now: Date): Promise<RewardGrant>;
 }
 
 export interface SessionRepository {
@@ -131,6 +180,7 @@ export interface Store {
   readonly avatars: AvatarRepository;
   readonly sessions: SessionRepository;
   readonly accessTokens: AccessTokenRepository;
+  readonly rewards: RewardRepository;
   /** Resolves when the database answers; throws store_unavailable otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -138,4 +188,4 @@ export interface Store {
   exportDocuments(): Promise<Record<StoreCollection, unknown[]>>;
 }
 
-export type StoreCollection = 'users' | 'identities' | 'sessions' | 'access_tokens';
+export type StoreCollection = 'users' | 'identities' | 'sessions' | 'access_tokens' | 'rewards';
