@@ -3,7 +3,7 @@
  * and call the use-cases with the deps it returns.
  */
 import { AppRegistry } from './apps.js';
-import type { AuthDeps } from './auth/deps.js';
+import type { AuthDeps, AuthLogger } from './auth/deps.js';
 import { SessionManager } from './auth/sessions.js';
 import { EmbeddedStore } from './store/embedded.js';
 import { MongoStore } from './store/mongo.js';
@@ -34,6 +34,8 @@ export interface CoreConfig {
   /** Default 30. */
   sessionTtlDays?: number;
   now?: () => Date;
+  /** Where warnings an operator should see go (a unionid conflict, say). */
+  log?: AuthLogger;
 }
 
 /**
@@ -53,6 +55,7 @@ export function createAuthDeps(config: CoreConfig): AuthDeps {
     wechat,
     store: config.store,
     now,
+    ...(config.log ? { log: config.log } : {}),
     tokens: new StableTokenBroker({
       client: wechat,
       apps,

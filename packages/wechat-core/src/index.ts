@@ -32,8 +32,20 @@ export type {
   SessionContext,
   SessionManagerOptions,
 } from './auth/sessions.js';
-export type { AuthDeps } from './auth/deps.js';
+export type { AuthDeps, AuthLogger } from './auth/deps.js';
 export { login, loginWithIdentity } from './auth/login.js';
+export { claimWelcomeReward, WELCOME_REWARD } from './auth/rewards.js';
+export type { WelcomeRewardResult } from './auth/rewards.js';
+export { completeOAuthLogin, parseReturnTo } from './auth/web-login.js';
+export type { OAuthCallbackOutcome, WebLoginDeps } from './auth/web-login.js';
+export {
+  OAUTH_STATE_TTL_MS,
+  checkOAuthState,
+  createOAuthState,
+  decodeStateBinding,
+  encodeStateBinding,
+} from './crypto/oauth-state.js';
+export type { OAuthStateBinding, OAuthStateCheck } from './crypto/oauth-state.js';
 export type { AppContext, IdentityLoginResult, LoginResult } from './auth/login.js';
 export { me, logout } from './auth/account.js';
 export { updateProfile } from './auth/profile.js';

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { encryptOpenData, signRawData } from './open-data.js';
-import { type EmulatorState, type FaultKind, defaultOAuthProfile } from './state.js';
+import type { EmulatorState, FaultKind } from './state.js';
 
 class ControlInputError extends Error {}
 
@@ -158,15 +158,13 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
   app.put('/__control/oauth-user', (request) => {
     const b = body(request);
     const appid = knownApp(state, b);
-    const consent = b.consent === 'deny' ? 'deny' : 'allow';
-    const profile = defaultOAuthProfile(appid, {
+    const profile = state.setBrowserUser(appid, {
       ...(optStr(b, 'openid') ? { openid: str(b, 'openid') } : {}),
-      unionid: optStr(b, 'unionid'),
+      ...(optStr(b, 'unionid') ? { unionid: str(b, 'unionid') } : {}),
       ...(optStr(b, 'nickname') ? { nickname: str(b, 'nickname') } : {}),
       ...(optStr(b, 'headimgurl') ? { headimgurl: str(b, 'headimgurl') } : {}),
-      consent,
+      ...(b.consent === 'deny' || b.consent === 'allow' ? { consent: b.consent } : {}),
     });
-    state.oauthBrowserUser.set(appid, profile);
     return { openid: profile.openid, unionid: profile.unionid };
   });
 

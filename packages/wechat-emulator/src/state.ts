@@ -115,6 +115,8 @@ export class EmulatorState {
   private readonly oauthByAccess = new Map<string, OAuthGrant>();
   private readonly oauthByRefresh = new Map<string, OAuthGrant>();
   readonly oauthBrowserUser = new Map<string, OAuthProfile>();
+  /** Every OA user by appid + openid: a changed nickname shows in grants issued before. */
+  private readonly oauthProfiles = new Map<string, OAuthProfile>();
   private readonly accessTokens = new Map<string, AccessTokenRecord>();
   private readonly stable = new Map<string, StableSlot>();
   private readonly legacy = new Map<string, string>();
@@ -146,6 +148,7 @@ export class EmulatorState {
       this.oauthByAccess,
       this.oauthByRefresh,
       this.oauthBrowserUser,
+      this.oauthProfiles,
       this.accessTokens,
       this.stable,
       this.legacy,
@@ -385,11 +388,22 @@ export class EmulatorState {
 
   // ---- Official Account OAuth ----
 
+  /**
+   * Puts a user in the browser: one already known (same openid) gets the given fields changed in
+   * place, so grants issued before see the new nickname, as on WeChat; otherwise a new user.
+   */
+  setBrowserUser(appid: string, fields: Partial<OAuthProfile> = {}): OAuthProfile {
+    const known = fields.openid ? this.oauthProfiles.get(`${appid}:${fields.openid}`) : undefined;
+    const current = known ? Object.assign(known, fields) : defaultOAuthProfile(appid, fields);
+    this.oauthProfiles.set(`${appid}:${current.openid}`, current);
+    this.oauthBrowserUser.set(appid, current);
+    return current;
+  }
+
   browserUser(appid: string): OAuthProfile {
     let profile = this.oauthBrowserUser.get(appid);
     if (!profile) {
-      profile = defaultOAuthProfile(appid);
-      this.oauthBrowserUser.set(appid, profile);
+      profile = this.setBrowserUser(appid);
     }
     return profile;
   }

@@ -238,6 +238,20 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     if (grant.profile.openid !== q.openid) return fail(40003);
     return { errcode: 0, errmsg: 'ok' };
   });
+
+  // Stands in for thirdwx.qlogo.cn, which a machine without WeChat cannot reach: point an OAuth
+  // user's headimgurl here (PUT /__control/oauth-user) to see an avatar on a page.
+  app.get('/mmopen/emulator-avatar.svg', (_request, reply) =>
+    reply
+      .type('image/svg+xml')
+      .header('cache-control', 'public, max-age=3600')
+      .send(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="132" height="132" viewBox="0 0 132 132">' +
+          '<rect width="132" height="132" fill="#07c160"/>' +
+          '<circle cx="66" cy="52" r="24" fill="#fff"/>' +
+          '<path d="M22 120c6-26 24-38 44-38s38 12 44 38z" fill="#fff"/></svg>',
+      ),
+  );
 }
 
 function grantBody(grant: {

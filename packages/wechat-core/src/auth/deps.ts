@@ -4,6 +4,11 @@ import type { WechatClient } from '../wechat/client.js';
 import type { StableTokenBroker } from '../wechat/token-broker.js';
 import type { SessionManager } from './sessions.js';
 
+/** Where use-cases report what an operator should see (pino's logger fits as is). */
+export interface AuthLogger {
+  warn(details: Record<string, unknown>, message: string): void;
+}
+
 /** Everything a use-case may touch, passed in explicitly by the runtime adapter. */
 export interface AuthDeps {
   apps: AppRegistry;
@@ -12,4 +17,5 @@ export interface AuthDeps {
   store: Store;
   sessions: SessionManager;
   now: () => Date;
+  log?: AuthLogger;
 }
