@@ -12,6 +12,7 @@ import {
   type ErrorCode,
   WechatAuthError,
   bindPhone,
+  claimWelcomeReward,
   login,
   logout,
   me,
@@ -23,6 +24,7 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
+import { type WebLoginOptions, registerWebLogin } from './web/oauth-routes.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -45,6 +47,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
 
 export interface ServerOptions {
   logger: FastifyServerOptions['logger'];
+  /** Official Account web login and its pages; absent: no such routes. */
+  web?: WebLoginOptions;
 }
 
 /** Paths pino must never print: credentials travel in these headers. */
@@ -66,7 +70,7 @@ function appidOf(request: FastifyRequest): string | undefined {
   return typeof header === 'string' && header !== '' ? header : undefined;
 }
 
-export function buildServer(deps: AuthDeps, options: ServerOptions): FastifyInstance {
+export function buildServer(baseDeps: AuthDeps, options: ServerOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -74,6 +78,8 @@ export function buildServer(deps: AuthDeps, options: ServerOptions): FastifyInst
     // Idle keep-alive sockets close on shutdown; in-flight requests still finish.
     forceCloseConnections: 'idle',
   });
+  // Warnings of the use-cases (a unionid conflict, say) go to the server's log.
+  const deps: AuthDeps = { ...baseDeps, log: baseDeps.log ?? app.log };
 
   // wx.request sends content-type application/json even with no body (POST /logout): an empty
   // body is "no body", anything else must be JSON. Proto-poisoned keys are refused outright.
@@ -190,6 +196,11 @@ export function buildServer(deps: AuthDeps, options: ServerOptions): FastifyInst
 
   app.post('/phone', async (request) => bindPhone(request.body, await authenticate(request), deps));
 
+  // Idempotent: the first claim of a user (from any of their apps) grants, later ones say when.
+  app.post('/rewards/welcome', async (request) =>
+    claimWelcomeReward(await authenticate(request), deps),
+  );
+
   app.post('/logout', async (request, reply) => {
     await logout(bearerToken(request), deps);
     return reply.code(204).send();
@@ -199,6 +210,8 @@ export function buildServer(deps: AuthDeps, options: ServerOptions): FastifyInst
     await deps.store.ping();
     return { ok: true, store: deps.store.kind };
   });
+
+  if (options.web) registerWebLogin(app, deps, options.web);
 
   return app;
 }

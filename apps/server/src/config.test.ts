@@ -16,7 +16,10 @@ function messageOf(env: NodeJS.ProcessEnv): string {
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     expect(loadConfig(BASE)).toEqual({
-      app: { appid: BASE.WECHAT_APPID, secret: BASE.WECHAT_SECRET },
+      apps: [{ appid: BASE.WECHAT_APPID, secret: BASE.WECHAT_SECRET }],
+      officialAccount: undefined,
+      publicUrl: undefined,
+      oauthStateSecret: undefined,
       wechatApiOrigin: 'https://api.weixin.qq.com',
       wechatOpenOrigin: 'https://open.weixin.qq.com',
       wechatTimeoutMs: 5000,
@@ -47,7 +50,63 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads more mini-programs, the Official Account and the web login settings', () => {
+    const config = loadConfig({
+      ...BASE,
+      WECHAT_APPS: 'wx1111111111111111:second-secret, wx2222222222222222:third:secret',
+      WECHAT_OA_APPID: 'wx3333333333333333',
+      WECHAT_OA_SECRET: 'oa-secret',
+      PUBLIC_URL: 'https://login.example.com/',
+      OAUTH_STATE_SECRET: 'k'.repeat(32),
+    });
+    expect(config).toMatchObject({
+      apps: [
+        { appid: BASE.WECHAT_APPID, secret: BASE.WECHAT_SECRET },
+        { appid: 'wx1111111111111111', secret: 'second-secret' },
+        { appid: 'wx2222222222222222', secret: 'third:secret' },
+      ],
+      officialAccount: { appid: 'wx3333333333333333', secret: 'oa-secret' },
+      publicUrl: 'https://login.example.com',
+      oauthStateSecret: 'k'.repeat(32),
+    });
+    expect(loadConfig({ ...BASE, PUBLIC_URL: 'http://127.0.0.1:3000' }).publicUrl).toBe(
+      'http://127.0.0.1:3000',
+    );
+  });
+
   it.each([
+    [
+      { ...BASE, WECHAT_APPS: 'wx1111111111111111' },
+      'config: WECHAT_APPS must be appid:secret pairs separated by commas (entry 1 is not)',
+    ],
+    [
+      { ...BASE, WECHAT_APPS: `${BASE.WECHAT_APPID}:again` },
+      `config: WECHAT_APPS lists ${BASE.WECHAT_APPID} twice (or with WECHAT_APPID)`,
+    ],
+    [
+      { ...BASE, WECHAT_OA_APPID: 'wx3333333333333333' },
+      'config: WECHAT_OA_SECRET is required when WECHAT_OA_APPID is set',
+    ],
+    [
+      { ...BASE, WECHAT_OA_SECRET: 'x' },
+      'config: WECHAT_OA_APPID is required when WECHAT_OA_SECRET is set',
+    ],
+    [
+      { ...BASE, WECHAT_OA_APPID: BASE.WECHAT_APPID, WECHAT_OA_SECRET: 'x' },
+      'config: WECHAT_OA_APPID must be the Official Account',
+    ],
+    [
+      { ...BASE, PUBLIC_URL: 'http://login.example.com' },
+      'config: PUBLIC_URL must be https:// (session cookies are Secure) unless it is 127.0.0.1 or localhost',
+    ],
+    [
+      { ...BASE, PUBLIC_URL: 'https://x.example/app' },
+      'config: PUBLIC_URL must be an http(s) origin',
+    ],
+    [
+      { ...BASE, OAUTH_STATE_SECRET: 'short' },
+      'config: OAUTH_STATE_SECRET must be at least 32 characters',
+    ],
     [{ WECHAT_SECRET: 'x' }, 'config: WECHAT_APPID is required'],
     [{ WECHAT_APPID: BASE.WECHAT_APPID }, 'config: WECHAT_SECRET is required'],
     [{ ...BASE, WECHAT_SECRET: '' }, 'config: WECHAT_SECRET is required'],
@@ -80,5 +139,7 @@ describe('loadConfig', () => {
     expect(message).toBe(
       'config: MONGODB_URL must be a mongodb:// or mongodb+srv:// connection string',
     );
+    expect(messageOf({ ...BASE, WECHAT_APPS: 'hunter2' })).not.toContain('hunter2');
+    expect(messageOf({ ...BASE, OAUTH_STATE_SECRET: 'hunter2' })).not.toContain('hunter2');
   });
 });

@@ -4,8 +4,20 @@
  */
 import * as z from 'zod';
 
+export interface AppCredentials {
+  appid: string;
+  secret: string;
+}
+
 export interface ServerConfig {
-  app: { appid: string; secret: string };
+  /** The mini-programs served: WECHAT_APPID first (the default app), then WECHAT_APPS. */
+  apps: AppCredentials[];
+  /** The Official Account for web login; absent: no /oauth routes and no web page. */
+  officialAccount: AppCredentials | undefined;
+  /** The origin in redirect_uri; absent: http://127.0.0.1:<the port actually bound>. */
+  publicUrl: string | undefined;
+  /** HMAC key of the OAuth state; absent: generated once and kept under DATA_DIR. */
+  oauthStateSecret: string | undefined;
   wechatApiOrigin: string;
   wechatOpenOrigin: string;
   /** Deadline of one WeChat call, retries included. */
@@ -47,13 +59,56 @@ const intIn = (min: number, max: number) =>
     );
 
 /** Variables whose value must never be printed, even when malformed. */
-const SECRET_KEYS = new Set(['WECHAT_SECRET', 'MONGODB_URL']);
+const SECRET_KEYS = new Set([
+  'WECHAT_SECRET',
+  'WECHAT_APPS',
+  'WECHAT_OA_SECRET',
+  'OAUTH_STATE_SECRET',
+  'MONGODB_URL',
+]);
+
+const APPID = /^wx[0-9A-Za-z]{16}$/;
+const APPID_MESSAGE = 'must look like wx followed by 16 letters or digits';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Whether a URL's host is this machine: the one case where cookies may go without Secure. */
+export function isLoopbackUrl(value: string): boolean {
+  return LOOPBACK_HOSTS.has(new URL(value).hostname);
+}
+
+/** `appid:secret,appid:secret`: more mini-programs. */
+const appList = z.string().transform((value, ctx) => {
+  const apps: AppCredentials[] = [];
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    const colon = entry.indexOf(':');
+    const appid = entry.slice(0, colon);
+    const secret = entry.slice(colon + 1);
+    if (colon < 0 || !APPID.test(appid) || secret === '' || /\s/.test(secret)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be appid:secret pairs separated by commas (entry ${apps.length + 1} is not)`,
+      });
+      return z.NEVER;
+    }
+    apps.push({ appid, secret });
+  }
+  return apps;
+});
+
+const publicUrl = origin.refine(
+  (value) => new URL(value).protocol === 'https:' || isLoopbackUrl(value),
+  'must be https:// (session cookies are Secure) unless it is 127.0.0.1 or localhost',
+);
 
 const schema = z.object({
-  WECHAT_APPID: z
-    .string({ error: 'is required' })
-    .regex(/^wx[0-9A-Za-z]{16}$/, 'must look like wx followed by 16 letters or digits'),
+  WECHAT_APPID: z.string({ error: 'is required' }).regex(APPID, APPID_MESSAGE),
   WECHAT_SECRET: z.string({ error: 'is required' }).min(1, 'is required'),
+  WECHAT_APPS: appList.optional(),
+  WECHAT_OA_APPID: z.string().regex(APPID, APPID_MESSAGE).optional(),
+  WECHAT_OA_SECRET: z.string().min(1).optional(),
+  PUBLIC_URL: publicUrl.optional(),
+  OAUTH_STATE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   WECHAT_API_ORIGIN: origin.default('https://api.weixin.qq.com'),
   WECHAT_OPEN_ORIGIN: origin.default('https://open.weixin.qq.com'),
   WECHAT_TIMEOUT_MS: intIn(100, 60_000).default(5000),
@@ -94,8 +149,31 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     throw new ConfigError(`config: ${key} ${issue?.message ?? 'is invalid'}${got}`);
   }
   const c = parsed.data;
+  const apps = [{ appid: c.WECHAT_APPID, secret: c.WECHAT_SECRET }, ...(c.WECHAT_APPS ?? [])];
+  const seen = new Set<string>();
+  for (const app of apps) {
+    if (seen.has(app.appid))
+      throw new ConfigError(`config: WECHAT_APPS lists ${app.appid} twice (or with WECHAT_APPID)`);
+    seen.add(app.appid);
+  }
+  if (Boolean(c.WECHAT_OA_APPID) !== Boolean(c.WECHAT_OA_SECRET)) {
+    const missing = c.WECHAT_OA_APPID ? 'WECHAT_OA_SECRET' : 'WECHAT_OA_APPID';
+    throw new ConfigError(
+      `config: ${missing} is required when ${missing === 'WECHAT_OA_SECRET' ? 'WECHAT_OA_APPID' : 'WECHAT_OA_SECRET'} is set`,
+    );
+  }
+  if (c.WECHAT_OA_APPID && seen.has(c.WECHAT_OA_APPID))
+    throw new ConfigError(
+      'config: WECHAT_OA_APPID must be the Official Account, not one of the mini-programs',
+    );
   return {
-    app: { appid: c.WECHAT_APPID, secret: c.WECHAT_SECRET },
+    apps,
+    officialAccount:
+      c.WECHAT_OA_APPID && c.WECHAT_OA_SECRET
+        ? { appid: c.WECHAT_OA_APPID, secret: c.WECHAT_OA_SECRET }
+        : undefined,
+    publicUrl: c.PUBLIC_URL?.replace(/\/$/, ''),
+    oauthStateSecret: c.OAUTH_STATE_SECRET,
     wechatApiOrigin: c.WECHAT_API_ORIGIN,
     wechatOpenOrigin: c.WECHAT_OPEN_ORIGIN,
     wechatTimeoutMs: c.WECHAT_TIMEOUT_MS,

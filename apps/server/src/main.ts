@@ -3,9 +3,11 @@
  * embedded store under DATA_DIR otherwise), serves HTTP, and shuts down gracefully on
  * SIGTERM/SIGINT (in-flight requests finish, then the store is closed).
  */
-import { type Store, createAuthDeps, openStore } from '@wxlogin/wechat-core';
+import { type Store, WechatOAuthClient, createAuthDeps, openStore } from '@wxlogin/wechat-core';
 import { LOG_REDACT_PATHS, buildServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import type { WebLoginOptions } from './web/oauth-routes.js';
+import { loadOrCreateStateSecret } from './web/state-secret.js';
 
 function die(message: string): never {
   process.stderr.write(`wxlogin-server: ${message}\n`);
@@ -28,17 +30,51 @@ try {
   );
 }
 
+const wechat = {
+  apiOrigin: config.wechatApiOrigin,
+  openOrigin: config.wechatOpenOrigin,
+  timeoutMs: config.wechatTimeoutMs,
+};
 const deps = createAuthDeps({
-  apps: [config.app],
+  apps: config.apps,
   store,
-  wechat: {
-    apiOrigin: config.wechatApiOrigin,
-    openOrigin: config.wechatOpenOrigin,
-    timeoutMs: config.wechatTimeoutMs,
-  },
+  wechat,
   sessionTtlDays: config.sessionTtlDays,
 });
-const app = buildServer(deps, { logger: { level: config.logLevel, redact: LOG_REDACT_PATHS } });
+
+// The port actually bound (PORT=0 picks one), for the default PUBLIC_URL.
+let boundPort = config.port;
+let web: WebLoginOptions | undefined;
+if (config.officialAccount) {
+  let stateSecret = config.oauthStateSecret;
+  if (!stateSecret) {
+    try {
+      stateSecret = (await loadOrCreateStateSecret(config.dataDir)).secret;
+    } catch (error) {
+      await store.close();
+      die(
+        `cannot read or create the OAuth state key in ${config.dataDir}: ${(error as Error).message}`,
+      );
+    }
+  }
+  const publicUrl = config.publicUrl;
+  web = {
+    officialAccount: config.officialAccount,
+    oauth: new WechatOAuthClient(wechat),
+    stateSecret,
+    get publicUrl() {
+      return publicUrl ?? `http://127.0.0.1:${boundPort}`;
+    },
+  };
+}
+const app = buildServer(deps, {
+  logger: { level: config.logLevel, redact: LOG_REDACT_PATHS },
+  ...(web ? { web } : {}),
+});
+if (web && config.mongodbUrl && !config.oauthStateSecret)
+  app.log.warn(
+    'OAUTH_STATE_SECRET is not set: this instance signs OAuth states with its own key from DATA_DIR; instances behind one load balancer must share OAUTH_STATE_SECRET',
+  );
 
 try {
   await app.listen({ host: config.host, port: config.port });
@@ -47,8 +83,9 @@ try {
   die(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
 }
 const address = app.server.address();
-const port = typeof address === 'object' && address ? address.port : config.port;
-process.stdout.write(`listening on http://${config.host}:${port}\n`);
+boundPort = typeof address === 'object' && address ? address.port : config.port;
+process.stdout.write(`listening on http://${config.host}:${boundPort}\n`);
+if (web) process.stdout.write(`Official Account web login at ${web.publicUrl}/\n`);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

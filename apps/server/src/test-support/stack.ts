@@ -9,6 +9,8 @@ import { type ServerProcess, startServerProcess } from './processes.js';
 // Test-only credentials the emulator is started with; not a real app.
 export const APP = { appid: 'wx0000000000server', secret: 'server-test-secret' } as const;
 export const OTHER_APP = { appid: 'wx00000000000other', secret: 'other-test-secret' } as const;
+/** An Official Account, for the web login. */
+export const OA_APP = { appid: 'wx0000000000000oa1', secret: 'oa-test-secret' } as const;
 
 export interface ApiAnswer {
   status: number;
@@ -23,11 +25,18 @@ export interface Stack {
   api(
     method: string,
     path: string,
-    options?: { body?: unknown; token?: string; raw?: string; contentType?: string },
+    options?: {
+      body?: unknown;
+      token?: string;
+      raw?: string;
+      contentType?: string;
+      headers?: Record<string, string>;
+    },
   ): Promise<ApiAnswer>;
-  /** wx.login on the phone, then POST /login. */
+  /** wx.login on the phone, then POST /login (from `appid`, sent as X-WeChat-Appid). */
   login(
     openid?: string,
+    options?: { appid?: string; unionid?: string },
   ): Promise<{ token: string; userId: string; openid: string; answer: ApiAnswer }>;
   /** Values that must never reach a log (tokens, session keys, phone numbers seen by a test). */
   watchForLeaks(...values: string[]): void;
@@ -56,7 +65,8 @@ export function findLeaks(logs: string, watched: Iterable<string>): string[] {
   return [...watched].filter((value) => words(value).some((part) => logWords.has(part)));
 }
 
-export function useStack(): Stack {
+/** `env` adds to (or overrides) the server's variables, e.g. WECHAT_APPS. */
+export function useStack(options: { env?: Record<string, string> } = {}): Stack {
   const state: {
     emulator?: EmulatorProcess;
     server?: ServerProcess;
@@ -70,9 +80,12 @@ export function useStack(): Stack {
     return dir;
   };
   beforeAll(async () => {
-    state.emulator = await startEmulatorProcess({ apps: [APP, OTHER_APP] });
+    state.emulator = await startEmulatorProcess({ apps: [APP, OTHER_APP, OA_APP] });
     const dataDir = await freshDir();
-    state.server = await startServerProcess(serverEnv(state.emulator.url, dataDir));
+    state.server = await startServerProcess({
+      ...serverEnv(state.emulator.url, dataDir),
+      ...options.env,
+    });
     state.servers.push(state.server);
   });
   afterAll(async () => {
@@ -91,6 +104,8 @@ export function useStack(): Stack {
       state.watched.add(((await current.json()) as { access_token: string }).access_token);
     }
     state.watched.add(APP.secret);
+    state.watched.add(OTHER_APP.secret);
+    state.watched.add(OA_APP.secret);
     const leaked = findLeaks(
       state.servers.map((server) => server.output()).join('\n'),
       state.watched,
@@ -114,7 +129,7 @@ export function useStack(): Stack {
       return need(state.dirs[0], 'data dir');
     },
     async api(method, path, options = {}) {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...options.headers };
       if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
       let body: string | undefined;
       if (options.raw !== undefined || options.body !== undefined) {
@@ -133,12 +148,17 @@ export function useStack(): Stack {
         body: text ? (JSON.parse(text) as ApiAnswer['body']) : {},
       };
     },
-    async login(openid) {
+    async login(openid, options = {}) {
+      const appid = options.appid ?? APP.appid;
       const minted = await stack.emulator.control.mintLoginCode({
-        appid: APP.appid,
+        appid,
         ...(openid ? { openid } : {}),
+        ...(options.unionid ? { unionid: options.unionid } : {}),
       });
-      const answer = await stack.api('POST', '/login', { body: { code: minted.code } });
+      const answer = await stack.api('POST', '/login', {
+        body: { code: minted.code },
+        ...(options.appid ? { headers: { 'x-wechat-appid': options.appid } } : {}),
+      });
       if (answer.status !== 200)
         throw new Error(`login failed: ${answer.status} ${JSON.stringify(answer.body)}`);
       const user = answer.body.user as { id: string };

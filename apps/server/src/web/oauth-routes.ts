@@ -1,0 +1,255 @@
+/**
+ * Official Account web login over HTTP: GET /oauth/wechat starts it, GET /oauth/wechat/callback
+ * finishes it, GET / shows who is signed in, POST /oauth/logout ends it.
+ *
+ * Two cookies, both HttpOnly and SameSite=Lax (Lax: they must come along on WeChat's top-level
+ * redirect back to us), Secure unless PUBLIC_URL is this machine:
+ * - `wxlogin_oauth` (10 minutes, path /oauth/wechat): the state's binding. Cleared by every
+ *   callback, so a state is good for one callback in one browser.
+ * - `wxlogin_session`: the session token, for these pages only. The JSON API keeps Bearer
+ *   tokens, so a cookie never authorizes an API call (no CSRF surface there).
+ * @see https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html
+ */
+import cookie from '@fastify/cookie';
+import {
+  type AppCredentials,
+  type AuthDeps,
+  type OAuthScope,
+  WechatAuthError,
+  type WechatOAuthClient,
+  checkOAuthState,
+  completeOAuthLogin,
+  createOAuthState,
+  decodeStateBinding,
+  encodeStateBinding,
+  logout,
+  me,
+  parseReturnTo,
+} from '@wxlogin/wechat-core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isLoopbackUrl } from '../config.js';
+import { type ErrorPage, PAGE_HEADERS, errorPage, signedInPage, signedOutPage } from './pages.js';
+
+export interface WebLoginOptions {
+  officialAccount: AppCredentials;
+  oauth: WechatOAuthClient;
+  /**
+   * The origin WeChat redirects back to, e.g. https://login.example.com. Read per request: the
+   * default names the port actually bound, known only after listen(). Cookies are Secure unless
+   * it is this machine (plain http on 127.0.0.1).
+   */
+  readonly publicUrl: string;
+  /** The state's HMAC key. */
+  stateSecret: string;
+}
+
+export const STATE_COOKIE = 'wxlogin_oauth';
+export const SESSION_COOKIE = 'wxlogin_session';
+const STATE_COOKIE_PATH = '/oauth/wechat';
+const STATE_COOKIE_SECONDS = 10 * 60;
+const LOGIN_PATH = '/oauth/wechat';
+
+const PAGES = {
+  denied: {
+    status: 403,
+    code: 'access_denied',
+    title: '你已拒绝授权',
+    detail: 'You declined to share your WeChat profile, so we could not sign you in.',
+  },
+  invalidState: {
+    status: 400,
+    code: 'invalid_state',
+    title: '登录链接无效或已被使用',
+    detail: 'This sign-in link is not valid here or was already used. Please start again.',
+  },
+  expiredState: {
+    status: 400,
+    code: 'expired_state',
+    title: '登录链接已过期',
+    detail: 'This sign-in link has expired. Please start again.',
+  },
+  badReturnTo: {
+    status: 400,
+    code: 'bad_return_to',
+    title: '无效的跳转地址',
+    detail: 'returnTo must be a path on this site, such as /orders.',
+  },
+  badScope: {
+    status: 400,
+    code: 'bad_request',
+    title: '无效的授权范围',
+    detail: 'scope must be snsapi_base or snsapi_userinfo.',
+  },
+  snapshot: {
+    status: 403,
+    code: 'snapshot_user',
+    title: '请在微信中打开',
+    detail: 'This page was opened from a WeChat Moments snapshot. Open it in WeChat to sign in.',
+  },
+} satisfies Record<string, ErrorPage>;
+
+/** The page for a failure of the code exchange or of what follows it. */
+function pageForError(error: WechatAuthError, requestId: string): ErrorPage {
+  switch (error.code) {
+    case 'code_used':
+      return {
+        status: 400,
+        code: 'code_used',
+        title: '授权码已被使用',
+        detail: 'This sign-in was already completed once. Please start again.',
+      };
+    case 'invalid_code':
+      return {
+        status: 400,
+        code: 'invalid_code',
+        title: '授权码无效或已过期',
+        detail: 'WeChat did not accept this sign-in code. Please start again.',
+      };
+    case 'wechat_unavailable':
+    case 'wechat_timeout':
+      return {
+        status: error.code === 'wechat_timeout' ? 504 : 502,
+        code: error.code,
+        title: '微信暂时无法访问',
+        detail: 'WeChat did not answer properly. Please try again in a moment.',
+      };
+    case 'store_unavailable':
+      return {
+        status: 503,
+        code: 'store_unavailable',
+        title: '服务暂时不可用',
+        detail: 'Our database is unavailable. Please try again in a moment.',
+      };
+    default:
+      return {
+        status: 500,
+        code: 'internal',
+        title: '出错了',
+        detail: `Something went wrong (request id ${requestId}).`,
+      };
+  }
+}
+
+export function registerWebLogin(
+  app: FastifyInstance,
+  deps: AuthDeps,
+  options: WebLoginOptions,
+): void {
+  const web = { ...deps, oauth: options.oauth, officialAccount: options.officialAccount };
+  const cookieBase = () =>
+    ({
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: !isLoopbackUrl(options.publicUrl),
+    }) as const;
+
+  void app.register(cookie);
+
+  const sendPage = (reply: FastifyReply, status: number, body: string) =>
+    reply.code(status).headers(PAGE_HEADERS).send(body);
+
+  const showError = (reply: FastifyReply, page: ErrorPage) =>
+    sendPage(reply, page.status, errorPage(page, LOGIN_PATH));
+
+  /** Sends the browser to WeChat's authorize page with a fresh state bound to it. */
+  const toWechat = (reply: FastifyReply, scope: OAuthScope, returnTo: string) => {
+    const { state, binding } = createOAuthState(returnTo, {
+      secret: options.stateSecret,
+      now: deps.now(),
+    });
+    reply.setCookie(STATE_COOKIE, encodeStateBinding(binding), {
+      ...cookieBase(),
+      path: STATE_COOKIE_PATH,
+      maxAge: STATE_COOKIE_SECONDS,
+    });
+    const url = options.oauth.buildAuthorizeUrl({
+      appid: options.officialAccount.appid,
+      redirectUri: `${options.publicUrl}/oauth/wechat/callback`,
+      scope,
+      state,
+    });
+    return reply.code(302).header('cache-control', 'no-store').redirect(url);
+  };
+
+  app.get(LOGIN_PATH, (request, reply) => {
+    const q = request.query as Record<string, unknown>;
+    const scope = q.scope ?? 'snsapi_base';
+    if (scope !== 'snsapi_base' && scope !== 'snsapi_userinfo')
+      return showError(reply, PAGES.badScope);
+    const returnTo = parseReturnTo(q.returnTo);
+    if (returnTo === null) return showError(reply, PAGES.badReturnTo);
+    return toWechat(reply, scope, returnTo);
+  });
+
+  app.get(`${LOGIN_PATH}/callback`, async (request, reply) => {
+    const q = request.query as Record<string, unknown>;
+    const binding = decodeStateBinding(request.cookies[STATE_COOKIE]);
+    // Whatever happens next, this state is spent: a replay finds no cookie.
+    reply.clearCookie(STATE_COOKIE, { ...cookieBase(), path: STATE_COOKIE_PATH });
+    const check = checkOAuthState(q.state, binding, {
+      secret: options.stateSecret,
+      now: deps.now(),
+    });
+    if (check !== 'ok' || !binding) {
+      request.log.info({ event: 'oauth_state_rejected', check }, 'OAuth callback refused');
+      return showError(reply, check === 'expired' ? PAGES.expiredState : PAGES.invalidState);
+    }
+    // A user who refuses consent comes back with the state and no code.
+    if (typeof q.code !== 'string' || q.code === '') return showError(reply, PAGES.denied);
+    try {
+      const outcome = await completeOAuthLogin(q.code, web);
+      if (outcome.kind === 'needs_userinfo')
+        return toWechat(reply, 'snsapi_userinfo', binding.returnTo);
+      if (outcome.kind === 'snapshot') return showError(reply, PAGES.snapshot);
+      reply.setCookie(SESSION_COOKIE, outcome.token, {
+        ...cookieBase(),
+        path: '/',
+        expires: outcome.expiresAt,
+      });
+      return reply.code(302).header('cache-control', 'no-store').redirect(binding.returnTo);
+    } catch (error) {
+      const failure = WechatAuthError.from(error);
+      const page = pageForError(failure, request.id);
+      if (page.status >= 500) request.log.error({ err: failure }, 'OAuth callback failed');
+      return showError(reply, page);
+    }
+  });
+
+  /** The signed-in user of this browser, or undefined (a stale cookie is just "signed out"). */
+  const currentUser = async (request: FastifyRequest) => {
+    const token = request.cookies[SESSION_COOKIE];
+    if (!token) return undefined;
+    try {
+      const session = await deps.sessions.verify(token);
+      if (session.appid !== options.officialAccount.appid) return undefined;
+      return (await me(session, deps)).user;
+    } catch (error) {
+      if (error instanceof WechatAuthError && error.code === 'unauthorized') return undefined;
+      throw error;
+    }
+  };
+
+  app.get('/', async (request, reply) => {
+    try {
+      const user = await currentUser(request);
+      if (!user) {
+        reply.clearCookie(SESSION_COOKIE, { ...cookieBase(), path: '/' });
+        return sendPage(reply, 200, signedOutPage(`${LOGIN_PATH}?scope=snsapi_base&returnTo=%2F`));
+      }
+      return sendPage(reply, 200, signedInPage(user));
+    } catch (error) {
+      const failure = WechatAuthError.from(error);
+      request.log.error({ err: failure }, 'page failed');
+      return showError(reply, pageForError(failure, request.id));
+    }
+  });
+
+  app.post('/oauth/logout', async (request, reply) => {
+    const token = request.cookies[SESSION_COOKIE];
+    await logout(token, deps).catch((error: unknown) => {
+      if (!(error instanceof WechatAuthError && error.code === 'unauthorized')) throw error;
+    });
+    reply.clearCookie(SESSION_COOKIE, { ...cookieBase(), path: '/' });
+    return reply.code(303).header('cache-control', 'no-store').redirect('/');
+  });
+}
