@@ -130,11 +130,25 @@ function pageForError(error: WechatAuthError, requestId: string): ErrorPage {
   }
 }
 
+/** Registers the web login in its own scope: cookies and form posts exist only there. */
 export function registerWebLogin(
-  app: FastifyInstance,
+  root: FastifyInstance,
   deps: AuthDeps,
   options: WebLoginOptions,
 ): void {
+  void root.register(async (app) => {
+    await app.register(cookie);
+    // The log-out form posts an empty urlencoded body; nothing in it is read.
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 1024 },
+      (_request, _body, done) => done(null, undefined),
+    );
+    webRoutes(app, deps, options);
+  });
+}
+
+function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOptions): void {
   const web = { ...deps, oauth: options.oauth, officialAccount: options.officialAccount };
   const cookieBase = () =>
     ({
@@ -142,8 +156,6 @@ export function registerWebLogin(
       sameSite: 'lax',
       secure: !isLoopbackUrl(options.publicUrl),
     }) as const;
-
-  void app.register(cookie);
 
   const sendPage = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).headers(PAGE_HEADERS).send(body);
