@@ -103,6 +103,7 @@ beforeAll(async () => {
     realHttp,
     async () => (await control.mintLoginCode({ appid: APP.appid, openid: OPENID })).code,
   );
+  wx.appid = APP.appid;
   const g = globalThis as unknown as Record<string, unknown>;
   g.wx = wx;
   g.App = (definition: typeof app) => {
@@ -131,6 +132,13 @@ describe('the compiled mini-program', () => {
     await (home.refresh as () => Promise<void>)();
     expect(home.data).toMatchObject({ loading: false, error: '' });
     expect((home.data.user as { id: string }).id).toBeTruthy();
+    // The welcome gift: granted on the first show, "already, on <date>" on the next one.
+    await until(() => home.data.gift !== '', 'the welcome gift');
+    expect(home.data.gift).toContain('新人礼包已发放');
+    await (home.refresh as () => Promise<void>)();
+    await until(() => String(home.data.gift).includes('你已于'), 'the gift granted before');
+    // Every request said which mini-program it came from.
+    expect(new Set(wx.requests.map((r) => r.appid))).toEqual(new Set([APP.appid]));
 
     const avatarFile = join(work, 'wxfile-tmp-chosen.png');
     await writeFile(

@@ -44,7 +44,9 @@ const calls: { method: string; args: unknown[] }[] = [];
 let rendered: SimComponent[] = [];
 
 /** The app as pages see it through getApp(): services that record what they are asked. */
-function fakeApp(answers: { phone?: () => Promise<unknown> } = {}) {
+function fakeApp(
+  answers: { phone?: () => Promise<unknown>; welcomeReward?: () => Promise<unknown> } = {},
+) {
   const record =
     (method: string, answer: () => Promise<unknown>) =>
     (...args: unknown[]) => {
@@ -58,6 +60,10 @@ function fakeApp(answers: { phone?: () => Promise<unknown> } = {}) {
       request: (route: string, body: unknown) => {
         calls.push({ method: `request:${route}`, args: [body] });
         if (route === 'phone' && answers.phone) return answers.phone();
+        if (route === 'welcomeReward')
+          return answers.welcomeReward
+            ? answers.welcomeReward()
+            : Promise.resolve({ granted: true, grantedAt: '2026-11-22T08:00:00.000Z' });
         return Promise.resolve({
           user: { ...USER, phone: { purePhoneNumber: '13800138000', countryCode: '86' } },
         });
@@ -148,10 +154,30 @@ describe('pages', () => {
     await simulate.sleep(10);
     expect(text(home)).toContain('小明');
     expect(text(home)).toContain('138****8000');
+    expect(text(home)).toContain('新人礼包已发放');
     home.querySelector('#logout')?.dispatchEvent('tap');
     await simulate.sleep(10);
-    expect(calls.map((c) => c.method)).toEqual(['request:me', 'logout']);
+    expect(calls.map((c) => c.method)).toEqual(['request:me', 'request:welcomeReward', 'logout']);
     expect(text(home)).toContain('未登录');
+    expect(text(home)).not.toContain('新人礼包');
+  });
+
+  it('home says when the welcome gift was granted, and shows nothing if the claim fails', async () => {
+    fakeApp({
+      welcomeReward: () => Promise.resolve({ granted: false, grantedAt: '2026-03-04T10:00:00Z' }),
+    });
+    const home = render('pages/index/index');
+    home.instance.onShow?.();
+    await simulate.sleep(10);
+    expect(home.querySelector('#welcome-gift')).toBeDefined();
+    expect(text(home)).toMatch(/你已于 2026-03-0[45] 领取新人礼包/);
+
+    fakeApp({ welcomeReward: () => Promise.reject(new Error('offline')) });
+    const failing = render('pages/index/index');
+    failing.instance.onShow?.();
+    await simulate.sleep(10);
+    expect(text(failing)).toContain('小明');
+    expect(failing.querySelector('#welcome-gift')).toBeUndefined();
   });
 
   it('profile uploads the chosen avatar, then saves it with the nickname', async () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ClientError } from '../miniprogram/services/errors.js';
+import { createTransport } from '../miniprogram/services/create-transport.js';
 import { CloudTransport } from '../miniprogram/services/transport.js';
 import type { WxCloudApi } from '../miniprogram/services/wx-api.js';
+import { WxStandin } from './wx-standin.js';
 
 /** wx.cloud stand-in: records calls and answers what a cloud function returns. */
 function cloud(answer: (name: string) => unknown) {
@@ -28,11 +30,13 @@ describe('CloudTransport', () => {
     });
     expect(await transport.call('me', undefined)).toMatchObject({ user: USER });
     await transport.call('userinfo', { nickname: 'n' });
+    await transport.call('welcomeReward', undefined);
     await transport.call('logout', undefined);
     expect(calls).toEqual([
       { name: 'login' },
       { name: 'login' },
       { name: 'userinfo', data: { nickname: 'n' } },
+      { name: 'rewards' },
     ]);
   });
 
@@ -46,5 +50,33 @@ describe('CloudTransport', () => {
       .catch((e: unknown) => e)) as ClientError;
     expect(error).toBeInstanceOf(ClientError);
     expect(error.code).toBe('invalid_code');
+  });
+});
+
+describe('HttpTransport from createTransport', () => {
+  const answer = () => Promise.resolve({ statusCode: 200, data: { user: USER } });
+
+  it("sends the mini-program's appid (wx.getAccountInfoSync) as X-WeChat-Appid", async () => {
+    const wx = new WxStandin(answer);
+    wx.appid = 'wx1234567890abcdef';
+    const transport = createTransport(wx, { kind: 'http', baseUrl: 'http://127.0.0.1:9' });
+    await transport.call('me', undefined, 'token');
+    await transport.call('welcomeReward', undefined, 'token');
+    expect(wx.requests).toEqual([
+      { method: 'GET', path: '/me', authorization: 'Bearer token', appid: 'wx1234567890abcdef' },
+      {
+        method: 'POST',
+        path: '/rewards/welcome',
+        authorization: 'Bearer token',
+        appid: 'wx1234567890abcdef',
+      },
+    ]);
+  });
+
+  it("sends no appid from DevTools' touristappid (the server's default app answers)", async () => {
+    const wx = new WxStandin(answer);
+    const transport = createTransport(wx, { kind: 'http', baseUrl: 'http://127.0.0.1:9' });
+    await transport.call('me', undefined, 'token');
+    expect(wx.requests[0]?.appid).toBeUndefined();
   });
 });

@@ -23,7 +23,14 @@ export class WxStandin implements WxApi {
   readonly storage = new Map<string, unknown>();
   loginCalls = 0;
   checkSessionOk = true;
-  readonly requests: { method: string; path: string; authorization?: string }[] = [];
+  readonly requests: {
+    method: string;
+    path: string;
+    authorization?: string;
+    appid?: string;
+  }[] = [];
+  /** What wx.getAccountInfoSync() reports; DevTools says touristappid without a real appid. */
+  appid = 'touristappid';
 
   constructor(
     private readonly handler: RequestHandler,
@@ -50,6 +57,7 @@ export class WxStandin implements WxApi {
       method: option.method ?? 'GET',
       path: url.pathname,
       ...(header.authorization ? { authorization: header.authorization } : {}),
+      ...(header['x-wechat-appid'] ? { appid: header['x-wechat-appid'] } : {}),
     });
     this.handler({
       url: option.url,
@@ -68,6 +76,10 @@ export class WxStandin implements WxApi {
       },
       (error: unknown) => option.fail?.({ errMsg: `request:fail ${String(error)}` }),
     );
+  }
+
+  getAccountInfoSync(): { miniProgram: { appId: string } } {
+    return { miniProgram: { appId: this.appid } };
   }
 
   /** wx.uploadFile: the "temporary file" is a real file on disk, sent as multipart. */

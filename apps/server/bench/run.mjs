@@ -300,7 +300,7 @@ try {
 
   // ---- cold start of the built cloud functions ----
   const cfRoot = join(root, 'apps/miniprogram/cloudfunctions');
-  for (const name of ['login', 'userinfo', 'phone']) {
+  for (const name of ['login', 'userinfo', 'phone', 'rewards']) {
     const dir = join(cfRoot, name);
     const size = await folderSize(dir).catch(() => Number.NaN);
     row(

@@ -19,7 +19,7 @@ export type CloudMain = (event: unknown, context: unknown) => Promise<Record<str
 export interface CloudHarness {
   emulator: EmulatorProcess;
   dataDir: string;
-  load(name: 'login' | 'userinfo' | 'phone'): Promise<CloudMain>;
+  load(name: 'login' | 'userinfo' | 'phone' | 'rewards'): Promise<CloudMain>;
 }
 
 /** What the runtime sets for one invocation by this user. */

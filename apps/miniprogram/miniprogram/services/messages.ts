@@ -32,3 +32,11 @@ export function maskPhone(purePhoneNumber: string): string {
   if (purePhoneNumber.length < 7) return purePhoneNumber.replace(/.(?=.{2})/g, '*');
   return `${purePhoneNumber.slice(0, 3)}****${purePhoneNumber.slice(-4)}`;
 }
+
+/** The welcome gift as the home page says it: just granted, or when it was. */
+export function describeWelcomeGift(gift: { granted: boolean; grantedAt: string }): string {
+  if (gift.granted) return '🎁 新人礼包已发放到你的账户';
+  const at = new Date(gift.grantedAt);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `🎁 你已于 ${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} 领取新人礼包`;
+}

@@ -3,7 +3,7 @@
  * (wx.cloud.callFunction). Pages and the auth service only see `Transport`; the config module
  * picks one. Request and answer types come from wechat-core, the server's own definitions.
  */
-import type { LoginResult, PublicUser } from '@wxlogin/wechat-core';
+import type { LoginResult, PublicUser, WelcomeRewardResult } from '@wxlogin/wechat-core';
 import { ClientError, type ClientErrorCode } from './errors.js';
 import type { WxApi, WxCloudApi } from './wx-api.js';
 
@@ -26,6 +26,8 @@ export interface Routes {
   userinfo: { body: ProfileBody; answer: { user: PublicUser } };
   phone: { body: PhoneBody; answer: { user: PublicUser } };
   logout: { body: undefined; answer: undefined };
+  /** The welcome gift: granted on the first claim of a user across all apps, idempotent after. */
+  welcomeReward: { body: undefined; answer: WelcomeRewardResult };
 }
 export type Route = keyof Routes;
 
@@ -46,21 +48,41 @@ const HTTP_ROUTES: Record<Route, { method: 'GET' | 'POST'; path: string }> = {
   userinfo: { method: 'POST', path: '/userinfo' },
   phone: { method: 'POST', path: '/phone' },
   logout: { method: 'POST', path: '/logout' },
+  welcomeReward: { method: 'POST', path: '/rewards/welcome' },
+};
+
+/** Cloud function per route: no session in the cloud, so "me" is the idempotent login. */
+const CLOUD_FUNCTIONS: Record<Exclude<Route, 'logout'>, string> = {
+  login: 'login',
+  me: 'login',
+  userinfo: 'userinfo',
+  phone: 'phone',
+  welcomeReward: 'rewards',
 };
 
 interface ErrorEnvelope {
   error?: { code?: unknown; message?: unknown };
 }
 
-/** The self-hosted server over wx.request. */
+/**
+ * The self-hosted server over wx.request. `appid` (from wx.getAccountInfoSync()) goes out as
+ * X-WeChat-Appid, so a server that serves several mini-programs knows which one is calling.
+ */
 export class HttpTransport implements Transport {
   readonly kind = 'http';
 
   constructor(
     private readonly wx: WxApi,
     private readonly baseUrl: string,
-    private readonly timeoutMs = 10_000,
+    private readonly options: { appid?: string | undefined; timeoutMs?: number } = {},
   ) {}
+
+  private headers(token: string | undefined): Record<string, string> {
+    return {
+      ...(this.options.appid ? { 'x-wechat-appid': this.options.appid } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    };
+  }
 
   async call<R extends Route>(
     route: R,
@@ -77,11 +99,8 @@ export class HttpTransport implements Transport {
         url: `${this.baseUrl}${path}`,
         method,
         ...(body === undefined ? {} : { data: body }),
-        header: {
-          'content-type': 'application/json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        timeout: this.timeoutMs,
+        header: { 'content-type': 'application/json', ...this.headers(token) },
+        timeout: this.options.timeoutMs ?? 10_000,
         success: resolve,
         fail: (error) => {
           const timedOut = /timeout/i.test(error.errMsg);
@@ -110,7 +129,7 @@ export class HttpTransport implements Transport {
         url: `${this.baseUrl}/avatar`,
         filePath,
         name: 'file',
-        header: token ? { authorization: `Bearer ${token}` } : {},
+        header: this.headers(token),
         success: resolve,
         fail: (error) => reject(new ClientError('network', error.errMsg)),
       });
@@ -158,13 +177,12 @@ export class CloudTransport implements Transport {
 
   async call<R extends Route>(route: R, body: Routes[R]['body']): Promise<Routes[R]['answer']> {
     if (route === 'logout') return undefined;
-    // No session in the cloud: "me" is the idempotent login function.
-    const name = route === 'me' ? 'login' : route;
+    const name = CLOUD_FUNCTIONS[route];
     let result: CloudEnvelope;
     try {
       const called = await this.cloud.callFunction({
         name,
-        ...(body === undefined || route === 'login' ? {} : { data: body }),
+        ...(body === undefined || name === 'login' ? {} : { data: body }),
       });
       result = (called.result ?? {}) as CloudEnvelope;
     } catch (error) {

@@ -29,6 +29,8 @@ export interface WxApi {
     success?: (result: { statusCode: number; data: string }) => void;
     fail?: (error: { errMsg: string }) => void;
   }): void;
+  /** Which mini-program this is; `touristappid` in DevTools without an appid. */
+  getAccountInfoSync(): { miniProgram: { appId: string } };
   getStorageSync(key: string): unknown;
   setStorageSync(key: string, value: unknown): void;
   removeStorageSync(key: string): void;

@@ -1,11 +1,16 @@
-/** Home: login state, the user card, log out. Built with Component() so it can be rendered in tests. */
+/**
+ * Home: login state, the user card, the welcome gift, log out. Built with Component() so it can be
+ * rendered in tests. The gift is claimed on every show: the server grants it once per user (across
+ * all the company's apps) and answers when it was granted after that.
+ */
 import type { PublicUser } from '@wxlogin/wechat-core';
-import { describeError } from '../../services/messages.js';
+import { describeError, describeWelcomeGift } from '../../services/messages.js';
 
 Component({
   data: {
     loading: true,
     user: null as PublicUser | null,
+    gift: '',
     error: '',
   },
   methods: {
@@ -17,12 +22,22 @@ Component({
       try {
         const { user } = await app.auth.request('me', undefined);
         this.setData({ loading: false, user, error: '' });
+        void this.showWelcomeGift();
       } catch (error) {
         this.setData({
           loading: false,
           user: null,
           error: app.globalData.loginError ?? describeError(error),
         });
+      }
+    },
+    async showWelcomeGift() {
+      try {
+        const gift = await getApp<IAppOption>().auth.request('welcomeReward', undefined);
+        this.setData({ gift: describeWelcomeGift(gift) });
+      } catch {
+        // The gift is a bonus: a failure here leaves the page as it is.
+        this.setData({ gift: '' });
       }
     },
     async onLogin() {
@@ -34,7 +49,7 @@ Component({
     },
     async onLogout() {
       await getApp<IAppOption>().auth.logout();
-      this.setData({ user: null });
+      this.setData({ user: null, gift: '' });
     },
     goProfile() {
       void wx.navigateTo({ url: '/pages/profile/profile' });
