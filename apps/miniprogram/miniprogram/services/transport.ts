@@ -177,7 +177,8 @@ export class CloudTransport implements Transport {
 
   async call<R extends Route>(route: R, body: Routes[R]['body']): Promise<Routes[R]['answer']> {
     if (route === 'logout') return undefined;
-    const name = CLOUD_FUNCTIONS[route];
+    const functions: Readonly<Record<string, string>> = CLOUD_FUNCTIONS;
+    const name = functions[route] ?? route;
     let result: CloudEnvelope;
     try {
       const called = await this.cloud.callFunction({
