@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The local stack behind `npm start`: the WeChat emulator (unless WECHAT_API_ORIGIN points at a
-// real WeChat) and the HTTP server on the embedded store. Ctrl-C stops every child, then exits.
+// real WeChat) and the HTTP server on the embedded store, with an emulated Official Account for
+// the web login page. Ctrl-C stops every child, then exits.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,13 @@ const appid = useEmulator
 const secret = useEmulator
   ? (process.env.WECHAT_SECRET ?? 'local-emulator-secret')
   : process.env.WECHAT_SECRET;
+// The Official Account of the web login: an emulated one unless configured.
+const oaAppid = useEmulator
+  ? (process.env.WECHAT_OA_APPID ?? 'wxdevlocalofficial')
+  : process.env.WECHAT_OA_APPID;
+const oaSecret = useEmulator
+  ? (process.env.WECHAT_OA_SECRET ?? 'local-emulator-oa-secret')
+  : process.env.WECHAT_OA_SECRET;
 const emulatorPort = process.env.EMULATOR_PORT ?? '4000';
 const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
 
@@ -46,7 +54,7 @@ function start(name, args, env) {
       const match = /^listening on (http:\/\/\S+)/.exec(line);
       if (match) {
         ready.set(name, match[1]);
-        if (ready.size === children.size) printSummary();
+        if (ready.size === children.size) void printSummary();
       }
     }
   };
@@ -63,8 +71,22 @@ function start(name, args, env) {
   });
 }
 
-function printSummary() {
+/** The emulator's browser user: a nickname and an avatar the page can show offline. */
+async function seedBrowserUser() {
+  await fetch(`${emulatorUrl}/__control/oauth-user`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      appid: oaAppid,
+      nickname: '本地测试用户',
+      headimgurl: `${emulatorUrl}/mmopen/emulator-avatar.svg`,
+    }),
+  }).catch(() => undefined);
+}
+
+async function printSummary() {
   const server = ready.get('server');
+  if (useEmulator && oaAppid) await seedBrowserUser();
   const lines = [''];
   if (useEmulator) {
     lines.push(
@@ -74,6 +96,7 @@ function printSummary() {
   lines.push(
     `server           ${server}   (store: embedded, DATA_DIR ${process.env.DATA_DIR ?? './.data'})`,
     `app              ${appid}`,
+    ...(oaAppid ? [`Official Account ${oaAppid}: web login page at ${server}/`] : []),
     '',
     'WeChat DevTools: import apps/miniprogram, keep the http transport (base URL above) and tick',
     '"Do not verify request domain" (urlCheck: false) in the project settings.',
@@ -104,11 +127,13 @@ if (useEmulator) {
     emulatorPort,
     '--app',
     `${appid}:${secret}`,
+    ...(oaAppid && oaSecret ? ['--app', `${oaAppid}:${oaSecret}`] : []),
   ]);
 }
 start('server', [join(root, 'apps/server/bin/wxlogin-server.js')], {
   WECHAT_APPID: appid,
   WECHAT_SECRET: secret,
+  ...(oaAppid && oaSecret ? { WECHAT_OA_APPID: oaAppid, WECHAT_OA_SECRET: oaSecret } : {}),
   ...(useEmulator ? { WECHAT_API_ORIGIN: emulatorUrl, WECHAT_OPEN_ORIGIN: emulatorUrl } : {}),
   PORT: process.env.PORT ?? '3000',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
