@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthDeps } from '../core.js';
-import { WechatAuthError } from '../errors.js';
 import { EmbeddedStore } from '../store/embedded.js';
+import { codeOf } from '../test-support/errors.js';
 import { APP, OTHER_APP, useEmulator, useTempDir } from '../test-support/emulator.js';
 import type { AuthDeps } from './deps.js';
 import { login, loginWithIdentity } from './login.js';
@@ -35,16 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await store.close();
 });
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof WechatAuthError) return error.code;
-    throw error;
-  }
-  return 'ok';
-}
 
 async function counts() {
   const docs = await store.exportDocuments();

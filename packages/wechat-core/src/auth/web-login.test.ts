@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthDeps } from '../core.js';
-import { WechatAuthError } from '../errors.js';
 import { EmbeddedStore } from '../store/embedded.js';
+import { codeOf } from '../test-support/errors.js';
 import { APP, useEmulator, useTempDir } from '../test-support/emulator.js';
 import { WechatOAuthClient } from '../wechat/oauth.js';
 import type { AuthDeps } from './deps.js';
@@ -47,16 +47,6 @@ async function oauthCode(
 ) {
   await emulator.current.control.setOAuthUser({ appid: OA.appid, ...user });
   return emulator.current.control.mintOAuthCode({ appid: OA.appid, scope });
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof WechatAuthError) return error.code;
-    throw error;
-  }
-  return 'ok';
 }
 
 describe('completeOAuthLogin()', () => {

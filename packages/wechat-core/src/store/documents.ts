@@ -6,6 +6,7 @@ import type {
   CachedAccessToken,
   IdentityRecord,
   OAuthTokens,
+  UnionidConflict,
   UserProfile,
   UserRecord,
   VerifiedPhone,
@@ -128,4 +129,44 @@ export function toCachedToken(doc: AccessTokenDoc | null): CachedAccessToken | n
     expiresAt: doc.expiresAt,
     refreshAt: doc.refreshAt,
   };
+}
+
+/** What adoptUnionid needs from an adapter: three calls and how it recognizes a unique violation. */
+export interface UnionidOperations {
+  /** Sets the user's unionid only if it has none; the updated user, or null when it had one. */
+  setIfAbsent(userId: string, unionid: string, now: Date): Promise<UserDoc | null>;
+  findById(userId: string): Promise<UserDoc | null>;
+  findByUnionid(unionid: string): Promise<UserDoc | null>;
+  isUniqueViolation(error: unknown): boolean;
+}
+
+/**
+ * A unionid reported for an existing user that does not hold it: the user takes it if it has none
+ * and nobody else holds it (the unique index decides, atomically). Otherwise both users stay apart
+ * and the conflict is returned for the caller to report; nothing is merged.
+ */
+export async function adoptUnionid(
+  user: UserDoc,
+  unionid: string,
+  now: Date,
+  ops: UnionidOperations,
+): Promise<{ user: UserDoc; unionidConflict?: UnionidConflict }> {
+  const conflict = (heldBy?: UserDoc | null): UnionidConflict => ({
+    unionid,
+    userId: user._id,
+    ...(heldBy && heldBy._id !== user._id ? { heldByUserId: heldBy._id } : {}),
+  });
+  if (user.unionid) return { user, unionidConflict: conflict() };
+  try {
+    const updated = await ops.setIfAbsent(user._id, unionid, now);
+    if (updated) return { user: updated };
+    // A concurrent login set this user's unionid first.
+    const fresh = (await ops.findById(user._id)) ?? user;
+    return fresh.unionid === unionid
+      ? { user: fresh }
+      : { user: fresh, unionidConflict: conflict() };
+  } catch (error) {
+    if (!ops.isUniqueViolation(error)) throw error;
+    return { user, unionidConflict: conflict(await ops.findByUnionid(unionid)) };
+  }
 }

@@ -17,7 +17,9 @@ import {
   type IdentityDoc,
   type RewardDoc,
   type SessionDoc as StoredSession,
+  type UnionidOperations,
   type UserDoc,
+  adoptUnionid,
   identityLoginFields,
   newUserDoc,
   profileSetFields,
@@ -41,7 +43,6 @@ import type {
   SessionRepository,
   Store,
   StoreCollection,
-  UnionidConflict,
   UserProfile,
   UserRecord,
   UserRepository,
@@ -262,7 +263,7 @@ class EmbeddedUsers implements UserRepository {
     const ensured = await this.ensureUser(identity, input);
     const { user, unionidConflict } =
       input.unionid && ensured.user.unionid !== input.unionid
-        ? await this.adoptUnionid(ensured.user, input.unionid, input.now)
+        ? await adoptUnionid(ensured.user, input.unionid, input.now, this.unionidOps)
         : { user: ensured.user, unionidConflict: undefined };
     return {
       user: toUser(user),
@@ -272,42 +273,21 @@ class EmbeddedUsers implements UserRepository {
     };
   }
 
-  /**
-   * A unionid reported for an existing user that has none yet: the user takes it, unless another
-   * user holds it (the unique index says so atomically); then both stay apart and the caller
-   * hears of the conflict.
-   */
-  private async adoptUnionid(
-    user: UserDoc,
-    unionid: string,
-    now: Date,
-  ): Promise<{ user: UserDoc; unionidConflict?: UnionidConflict }> {
-    const conflict = (heldBy?: UserDoc | null): UnionidConflict => ({
-      unionid,
-      userId: user._id,
-      ...(heldBy && heldBy._id !== user._id ? { heldByUserId: heldBy._id } : {}),
-    });
-    if (user.unionid) return { user, unionidConflict: conflict() };
-    try {
+  private readonly unionidOps: UnionidOperations = {
+    setIfAbsent: async (userId, unionid, now) => {
       const result = await this.users.run((db) =>
         db.updateAsync(
-          { _id: user._id, unionid: { $exists: false } },
+          { _id: userId, unionid: { $exists: false } },
           { $set: { unionid, updatedAt: now } },
           { returnUpdatedDocs: true },
         ),
       );
-      if (result.affectedDocuments) return { user: result.affectedDocuments };
-      // A concurrent login set this user's unionid first.
-      const fresh = (await this.users.run((db) => db.findOneAsync({ _id: user._id }))) ?? user;
-      return fresh.unionid === unionid
-        ? { user: fresh }
-        : { user: fresh, unionidConflict: conflict() };
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      const holder = await this.users.run((db) => db.findOneAsync({ unionid }));
-      return { user, unionidConflict: conflict(holder) };
-    }
-  }
+      return result.affectedDocuments ?? null;
+    },
+    findById: (userId) => this.users.run((db) => db.findOneAsync({ _id: userId })),
+    findByUnionid: (unionid) => this.users.run((db) => db.findOneAsync({ unionid })),
+    isUniqueViolation,
+  };
 
   /** The identity's user, created when missing (also heals a crash between the two writes). */
   private async ensureUser(

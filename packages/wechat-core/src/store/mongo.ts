@@ -18,7 +18,9 @@ import {
   type IdentityDoc,
   type RewardDoc,
   type SessionDoc as StoredSession,
+  type UnionidOperations,
   type UserDoc,
+  adoptUnionid,
   identityLoginFields,
   newUserDoc,
   profileSetFields,
@@ -42,7 +44,6 @@ import type {
   SessionRepository,
   Store,
   StoreCollection,
-  UnionidConflict,
   UserProfile,
   UserRecord,
   UserRepository,
@@ -195,7 +196,7 @@ class MongoUsers implements UserRepository {
     const ensured = await this.ensureUser(identity, input);
     const { user, unionidConflict } =
       input.unionid && ensured.user.unionid !== input.unionid
-        ? await this.adoptUnionid(ensured.user, input.unionid, input.now)
+        ? await adoptUnionid(ensured.user, input.unionid, input.now, this.unionidOps)
         : { user: ensured.user, unionidConflict: undefined };
     return {
       user: toUser(user),
@@ -205,42 +206,19 @@ class MongoUsers implements UserRepository {
     };
   }
 
-  /**
-   * A unionid reported for an existing user that has none yet: the user takes it, unless another
-   * user holds it (the unique index says so atomically); then both stay apart and the caller
-   * hears of the conflict.
-   */
-  private async adoptUnionid(
-    user: UserDoc,
-    unionid: string,
-    now: Date,
-  ): Promise<{ user: UserDoc; unionidConflict?: UnionidConflict }> {
-    const conflict = (heldBy?: UserDoc | null): UnionidConflict => ({
-      unionid,
-      userId: user._id,
-      ...(heldBy && heldBy._id !== user._id ? { heldByUserId: heldBy._id } : {}),
-    });
-    if (user.unionid) return { user, unionidConflict: conflict() };
-    try {
-      const updated = await guard('link unionid', () =>
+  private readonly unionidOps: UnionidOperations = {
+    setIfAbsent: (userId, unionid, now) =>
+      guard('link unionid', () =>
         this.users.findOneAndUpdate(
-          { _id: user._id, unionid: { $exists: false } },
+          { _id: userId, unionid: { $exists: false } },
           { $set: { unionid, updatedAt: now } },
           { returnDocument: 'after' },
         ),
-      );
-      if (updated) return { user: updated };
-      // A concurrent login set this user's unionid first.
-      const fresh = (await guard('find user', () => this.users.findOne({ _id: user._id }))) ?? user;
-      return fresh.unionid === unionid
-        ? { user: fresh }
-        : { user: fresh, unionidConflict: conflict() };
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-      const holder = await guard('find user', () => this.users.findOne({ unionid }));
-      return { user, unionidConflict: conflict(holder) };
-    }
-  }
+      ),
+    findById: (userId) => guard('find user', () => this.users.findOne({ _id: userId })),
+    findByUnionid: (unionid) => guard('find user', () => this.users.findOne({ unionid })),
+    isUniqueViolation: isDuplicateKey,
+  };
 
   /** The identity's user, created when missing (also heals a crash between the two writes). */
   private async ensureUser(
