@@ -4,14 +4,12 @@
  * queue per datastore, so a single insert or conditional update is atomic; the login upsert is
  * built from such steps: insert-or-update on a unique (appid, openid) index, never find-then-insert.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-// A namespace import: nedb's typings declare an ES default export, and Node hands the CommonJS
-// module (the class itself) to ESM as `default`, so both sides agree on `nedb.default`.
-import * as nedb from '@seald-io/nedb';
 import lockfile from 'proper-lockfile';
-import { WechatAuthError } from '../errors.js';
-import { isRecordId as isAvatarId, newRecordId } from '../crypto/random.js';
+import { newRecordId } from '../crypto/random.js';
+import { EmbeddedAvatars } from './embedded-avatars.js';
+import { Collection, Datastore, isUniqueViolation } from './embedded-collection.js';
 import {
   type AccessTokenDoc,
   type IdentityDoc,
@@ -31,7 +29,6 @@ import {
 import type {
   AccessTokenRepository,
   AvatarRepository,
-  StoredAvatar,
   CachedAccessToken,
   IdentityRecord,
   LoginUpsertInput,
@@ -61,54 +58,6 @@ export interface EmbeddedStoreOptions {
    * is refused at once (the server's rule). Short-lived openers (local cloud functions) wait.
    */
   waitForLockMs?: number;
-}
-
-const Datastore = nedb.default;
-type Datastore<T extends { _id: string }> = nedb.default<T>;
-
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { errorType?: unknown } | null)?.errorType === 'uniqueViolated';
-}
-
-/**
- * One nedb datastore with the failure rule of this adapter: nedb changes its memory before it
- * writes the file and does not undo that when the write fails, so after a failed write the
- * datastore is reloaded from disk before it is used again. Memory never holds what disk lacks.
- */
-class Collection<T extends { _id: string }> {
-  private reloadNeeded = false;
-
-  constructor(
-    readonly db: Datastore<T>,
-    private readonly name: string,
-    private readonly filename: string,
-  ) {}
-
-  async run<R>(operation: (db: Datastore<T>) => Promise<R>): Promise<R> {
-    try {
-      if (this.reloadNeeded) {
-        // nedb reads the file through a stream whose read errors it does not handle (an EISDIR or
-        // EACCES there is an uncaught 'error' event that ends the process): read it here first,
-        // so an unreadable file is an ordinary rejection. A missing file is fine: nedb recreates it.
-        await readFile(this.filename).catch((error: unknown) => {
-          if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
-        });
-        await this.db.loadDatabaseAsync();
-        this.reloadNeeded = false;
-      }
-      return await operation(this.db);
-    } catch (error) {
-      if (error instanceof WechatAuthError || isUniqueViolation(error)) throw error;
-      this.reloadNeeded = true;
-      throw new WechatAuthError(
-        'store_unavailable',
-        `embedded store: ${this.name} is unavailable`,
-        {
-          cause: error,
-        },
-      );
-    }
-  }
 }
 
 export class EmbeddedStore implements Store {
@@ -459,50 +408,5 @@ class EmbeddedAccessTokens implements AccessTokenRepository {
         {},
       ),
     );
-  }
-}
-
-const AVATAR_EXTENSIONS: Readonly<Record<string, string>> = {
-  'image/jpeg': 'jpg',
-  'image/png': 'png',
-  'image/gif': 'gif',
-  'image/webp': 'webp',
-};
-
-/** Avatars as files under DATA_DIR/avatars/<id>.<ext>, written to a temporary name and renamed. */
-class EmbeddedAvatars implements AvatarRepository {
-  constructor(private readonly dir: string) {}
-
-  async save(id: string, avatar: StoredAvatar): Promise<void> {
-    // The id becomes a file name: only the record-id alphabet, never a path.
-    if (!isAvatarId(id)) throw new WechatAuthError('bad_request', 'not an avatar id');
-    const extension = AVATAR_EXTENSIONS[avatar.contentType];
-    if (!extension) throw new WechatAuthError('bad_request', 'unsupported avatar type');
-    const target = join(this.dir, `${id}.${extension}`);
-    try {
-      await mkdir(this.dir, { recursive: true });
-      await writeFile(`${target}.tmp`, avatar.bytes);
-      await rename(`${target}.tmp`, target);
-    } catch (error) {
-      throw new WechatAuthError('store_unavailable', 'embedded store: cannot write the avatar', {
-        cause: error,
-      });
-    }
-  }
-
-  async find(id: string): Promise<StoredAvatar | null> {
-    if (!isAvatarId(id)) return null;
-    for (const [contentType, extension] of Object.entries(AVATAR_EXTENSIONS)) {
-      try {
-        return { bytes: await readFile(join(this.dir, `${id}.${extension}`)), contentType };
-      } catch (error) {
-        if ((error as { code?: unknown }).code !== 'ENOENT') {
-          throw new WechatAuthError('store_unavailable', 'embedded store: cannot read the avatar', {
-            cause: error,
-          });
-        }
-      }
-    }
-    return null;
   }
 }

@@ -3,16 +3,11 @@
  * any number of server instances and cloud functions share one replica set. Indexes are created
  * at start-up; first logins race through an upsert on the unique (appid, openid) index.
  */
-import {
-  Binary,
-  type Collection,
-  type Db,
-  GridFSBucket,
-  MongoClient,
-  MongoServerError,
-} from 'mongodb';
+import { Binary, type Collection, type Db, GridFSBucket, MongoClient } from 'mongodb';
 import { WechatAuthError } from '../errors.js';
-import { isRecordId as isAvatarId, newRecordId } from '../crypto/random.js';
+import { MongoAvatars } from './mongo-avatars.js';
+import { guard, isDuplicateKey } from './mongo-guard.js';
+import { newRecordId } from '../crypto/random.js';
 import {
   type AccessTokenDoc,
   type IdentityDoc,
@@ -32,7 +27,6 @@ import {
 import type {
   AccessTokenRepository,
   AvatarRepository,
-  StoredAvatar,
   CachedAccessToken,
   IdentityRecord,
   LoginUpsertInput,
@@ -58,20 +52,6 @@ export interface MongoStoreOptions {
   dbName?: string;
   /** How long to wait for a server before calls fail with store_unavailable. Default 5000 ms. */
   serverSelectionTimeoutMs?: number;
-}
-
-function isDuplicateKey(error: unknown): boolean {
-  return error instanceof MongoServerError && error.code === 11000;
-}
-
-/** Runs a driver call; a failure of the database becomes store_unavailable with the cause kept. */
-async function guard<T>(what: string, operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    if (error instanceof WechatAuthError || isDuplicateKey(error)) throw error;
-    throw new WechatAuthError('store_unavailable', `mongo: ${what} failed`, { cause: error });
-  }
 }
 
 export class MongoStore implements Store {
@@ -398,39 +378,5 @@ class MongoAccessTokens implements AccessTokenRepository {
         { $unset: { leaseHolder: '', leaseUntil: '' } },
       ),
     );
-  }
-}
-
-/** Avatars in GridFS (bucket "avatars"), named by their id, the content type in the metadata. */
-class MongoAvatars implements AvatarRepository {
-  constructor(private readonly bucket: GridFSBucket) {}
-
-  async save(id: string, avatar: StoredAvatar): Promise<void> {
-    await guard('save avatar', async () => {
-      const upload = this.bucket.openUploadStream(id, {
-        metadata: { contentType: avatar.contentType },
-      });
-      await new Promise<void>((resolve, reject) => {
-        upload.once('finish', () => resolve());
-        upload.once('error', reject);
-        upload.end(Buffer.from(avatar.bytes));
-      });
-    });
-  }
-
-  async find(id: string): Promise<StoredAvatar | null> {
-    if (!isAvatarId(id)) return null;
-    return guard('read avatar', async () => {
-      const file = await this.bucket.find({ filename: id }).limit(1).next();
-      if (!file) return null;
-      const chunks: Buffer[] = [];
-      for await (const chunk of this.bucket.openDownloadStream(file._id))
-        chunks.push(chunk as Buffer);
-      const contentType = (file.metadata as { contentType?: unknown } | undefined)?.contentType;
-      return {
-        bytes: Buffer.concat(chunks),
-        contentType: typeof contentType === 'string' ? contentType : 'application/octet-stream',
-      };
-    });
   }
 }
