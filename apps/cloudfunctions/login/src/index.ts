@@ -4,12 +4,10 @@
  * Result: { ok: true, isNewUser, user } or { ok: false, error: { code, message } }.
  */
 import { loginWithIdentity } from '@wxlogin/wechat-core';
-import { callerIdentity, initCloud, respond, withStore } from '@wxlogin/cloud-runtime';
+import { callerIdentity, cloudDeps, initCloud, respond, withStore } from '@wxlogin/cloud-runtime';
 
 initCloud();
 
 export async function main(_event: unknown, _context: unknown) {
-  return respond(() =>
-    withStore((store) => loginWithIdentity(callerIdentity(), { store, now: () => new Date() })),
-  );
+  return respond(() => withStore((store) => loginWithIdentity(callerIdentity(), cloudDeps(store))));
 }

@@ -13,6 +13,7 @@ import {
 import * as z from 'zod';
 import {
   callerIdentity,
+  cloudDeps,
   eventObject,
   getPhoneNumber,
   initCloud,
@@ -42,7 +43,7 @@ export async function main(event: unknown, _context: unknown) {
       );
     }
     return withStore(async (store) => {
-      const deps = { store, now: () => new Date() };
+      const deps = cloudDeps(store);
       const { user } = await loginWithIdentity(caller, deps);
       return saveVerifiedPhone(
         user.id,

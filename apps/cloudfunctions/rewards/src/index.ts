@@ -5,14 +5,14 @@
  * Result: { ok: true, granted, grantedAt } or { ok: false, error: { code, message } }.
  */
 import { claimWelcomeReward, loginWithIdentity } from '@wxlogin/wechat-core';
-import { callerIdentity, initCloud, respond, withStore } from '@wxlogin/cloud-runtime';
+import { callerIdentity, cloudDeps, initCloud, respond, withStore } from '@wxlogin/cloud-runtime';
 
 initCloud();
 
 export async function main(_event: unknown, _context: unknown) {
   return respond(() =>
     withStore(async (store) => {
-      const deps = { store, now: () => new Date() };
+      const deps = cloudDeps(store);
       const { user } = await loginWithIdentity(callerIdentity(), deps);
       return claimWelcomeReward({ userId: user.id }, deps);
     }),

@@ -4,6 +4,7 @@
  * `{ ok: true, ...data }` / `{ ok: false, error: { code, message } }` with the codes of DESIGN.md.
  */
 import {
+  type AuthLogger,
   EmbeddedStore,
   type ErrorCode,
   MongoStore,
@@ -64,6 +65,21 @@ export async function withStore<T>(work: (store: Store) => Promise<T>): Promise<
   } finally {
     await store.close();
   }
+}
+
+/**
+ * What the use-cases take in the cloud: the store, the clock, and a log whose warnings (a unionid
+ * conflict, say) land in the function's log, one JSON line each, as the cloud console shows them.
+ */
+export function cloudDeps(store: Store): { store: Store; now: () => Date; log: AuthLogger } {
+  return {
+    store,
+    now: () => new Date(),
+    log: {
+      warn: (details, message) =>
+        console.warn(JSON.stringify({ level: 'warn', message, ...details })),
+    },
+  };
 }
 
 /** An openapi rejection ({ errCode, errMsg }) as the error of the same WeChat errcode. */

@@ -5,7 +5,14 @@
  * @see https://developers.weixin.qq.com/miniprogram/dev/wxcloudservice/wxcloud/reference-sdk-api/open/Cloud.CloudID.html
  */
 import { WechatAuthError, loginWithIdentity, updateProfile } from '@wxlogin/wechat-core';
-import { callerIdentity, eventObject, initCloud, respond, withStore } from '@wxlogin/cloud-runtime';
+import {
+  callerIdentity,
+  cloudDeps,
+  eventObject,
+  initCloud,
+  respond,
+  withStore,
+} from '@wxlogin/cloud-runtime';
 
 initCloud();
 
@@ -39,7 +46,7 @@ export async function main(event: unknown, _context: unknown) {
     const caller = callerIdentity();
     const input = profileInput(eventObject(event), caller.appid);
     return withStore(async (store) => {
-      const deps = { store, now: () => new Date() };
+      const deps = cloudDeps(store);
       const { user } = await loginWithIdentity(caller, deps);
       return updateProfile(input, { userId: user.id, appid: caller.appid }, deps);
     });
