@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { setCaller, useCloudHarness } from '../../shared/test-support/harness.js';
 
 const harness = useCloudHarness();
@@ -21,6 +21,30 @@ describe('cloud function login (built index.js, wx-server-sdk stand-in)', () => 
       user: { id: (first.user as { id: string }).id },
     });
     expect(JSON.stringify(second)).not.toContain('oCloudLogin');
+  });
+
+  it('keeps two users apart and logs a warning when a later unionid is already held', async () => {
+    const main = await harness.load('login');
+    const unionid = `union-cloud-held-${Date.now()}`;
+    setCaller({ openid: 'oCloudLoginHolder0000000001', unionid });
+    const holder = await main({}, {});
+    setCaller({ openid: 'oCloudLoginLater00000000001', appid: 'wx000000000cloudb2' });
+    const later = await main({}, {});
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      setCaller({ openid: 'oCloudLoginLater00000000001', appid: 'wx000000000cloudb2', unionid });
+      const again = await main({}, {});
+      expect((again.user as { id: string }).id).toBe((later.user as { id: string }).id);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(JSON.parse(String(warn.mock.calls[0]?.[0]))).toMatchObject({
+        level: 'warn',
+        event: 'unionid_conflict',
+        userId: (later.user as { id: string }).id,
+        heldByUserId: (holder.user as { id: string }).id,
+      });
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('answers unauthorized when called without a WeChat caller', async () => {

@@ -248,6 +248,12 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
         reply.clearCookie(SESSION_COOKIE, { ...cookieBase(), path: '/' });
         return sendPage(reply, 200, signedOutPage(`${LOGIN_PATH}?scope=snsapi_base&returnTo=%2F`));
       }
+      // The session slides on use (server-side); the cookie follows so it does not end first.
+      reply.setCookie(SESSION_COOKIE, request.cookies[SESSION_COOKIE] ?? '', {
+        ...cookieBase(),
+        path: '/',
+        maxAge: Math.floor(deps.sessions.ttlMs / 1000),
+      });
       return sendPage(reply, 200, signedInPage(user));
     } catch (error) {
       const failure = WechatAuthError.from(error);

@@ -105,6 +105,10 @@ describe('GET /oauth/wechat -> WeChat -> GET /oauth/wechat/callback', () => {
     expect(home.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(home.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(page).toContain('张三·测试');
+    // Each signed-in view renews the cookie for the sliding session's lifetime (30 days).
+    expect(home.headers.get('set-cookie')).toMatch(
+      /^wxlogin_session=[^;]+; Max-Age=2592000; Path=\/; HttpOnly; SameSite=Lax$/,
+    );
     stack.watchForLeaks(browser.cookies.get('wxlogin_session') ?? 'missing-session');
   });
 

@@ -43,6 +43,11 @@ export class SessionManager {
     this.now = options.now ?? (() => new Date());
   }
 
+  /** The session lifetime (sliding). */
+  get ttlMs(): number {
+    return this.options.ttlMs;
+  }
+
   async issue(userId: string, appid: string): Promise<IssuedSession> {
     const { token, id, secretHash } = createSessionToken();
     const now = this.now();
