@@ -58,6 +58,25 @@ export const LOG_REDACT_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
+/**
+ * How requests appear in the log: fastify's usual fields, with the query of the OAuth callback
+ * (a live authorization code and its state) left out.
+ */
+export const LOG_SERIALIZERS = {
+  req(request: FastifyRequest) {
+    const [path = '', query] = request.url.split('?', 2);
+    const url =
+      query !== undefined && path.startsWith('/oauth/') ? `${path}?[redacted]` : request.url;
+    return {
+      method: request.method,
+      url,
+      host: request.host,
+      remoteAddress: request.ip,
+      remotePort: request.socket.remotePort,
+    };
+  },
+};
+
 function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;

@@ -4,7 +4,7 @@
  * SIGTERM/SIGINT (in-flight requests finish, then the store is closed).
  */
 import { type Store, WechatOAuthClient, createAuthDeps, openStore } from '@wxlogin/wechat-core';
-import { LOG_REDACT_PATHS, buildServer } from './app.js';
+import { LOG_REDACT_PATHS, LOG_SERIALIZERS, buildServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import type { WebLoginOptions } from './web/oauth-routes.js';
 import { loadOrCreateStateSecret } from './web/state-secret.js';
@@ -68,7 +68,7 @@ if (config.officialAccount) {
   };
 }
 const app = buildServer(deps, {
-  logger: { level: config.logLevel, redact: LOG_REDACT_PATHS },
+  logger: { level: config.logLevel, redact: LOG_REDACT_PATHS, serializers: LOG_SERIALIZERS },
   ...(web ? { web } : {}),
 });
 if (web && config.mongodbUrl && !config.oauthStateSecret)

@@ -89,6 +89,14 @@ describe('GET /oauth/wechat -> WeChat -> GET /oauth/wechat/callback', () => {
       new URL(hops[3] ?? '').searchParams.get('state'),
     );
     expect(hops[5]).toBe(`${stack.server.url}/welcome?tab=1`);
+    // The authorization codes and states of the chain never reach a log line.
+    for (const hop of [hops[2], hops[4]]) {
+      const callback = new URL(hop ?? '');
+      stack.watchForLeaks(
+        callback.searchParams.get('code') ?? 'missing-code',
+        callback.searchParams.get('state') ?? 'missing-state',
+      );
+    }
     expect(last.status).toBe(404); // returnTo is the site's own page; this server has none
 
     const session = browser.setCookieHeaders.find((h) => h.startsWith('wxlogin_session='));
