@@ -245,7 +245,9 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
     try {
       const user = await currentUser(request);
       if (!user) {
-        reply.clearCookie(SESSION_COOKIE, { ...cookieBase(), path: '/' });
+        // A stale cookie (expired or logged-out session) is dropped; no cookie, no header.
+        if (request.cookies[SESSION_COOKIE] !== undefined)
+          reply.clearCookie(SESSION_COOKIE, { ...cookieBase(), path: '/' });
         return sendPage(reply, 200, signedOutPage(`${LOGIN_PATH}?scope=snsapi_base&returnTo=%2F`));
       }
       // The session slides on use (server-side); the cookie follows so it does not end first.

@@ -286,6 +286,7 @@ describe('GET / and POST /oauth/logout', () => {
     const anonymous = await fetch(`${stack.server.url}/`);
     const page = await anonymous.text();
     expect(anonymous.status).toBe(200);
+    expect(anonymous.headers.get('set-cookie')).toBeNull();
     expect(page).toContain('href="/oauth/wechat?scope=snsapi_base&amp;returnTo=%2F"');
 
     await setBrowserUser({ nickname: '要退出的人' });
