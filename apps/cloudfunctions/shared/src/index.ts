@@ -1,13 +1,11 @@
 /**
- * What the three cloud functions share: the trusted caller from cloud.getWXContext(), the store
+ * What the cloud functions share: the trusted caller from cloud.getWXContext(), the store
  * (MongoDB from MONGODB_URL, reused while the instance is warm), and the result envelope
  * `{ ok: true, ...data }` / `{ ok: false, error: { code, message } }` with the codes of DESIGN.md.
  */
 import {
   type AuthLogger,
-  EmbeddedStore,
   type ErrorCode,
-  MongoStore,
   type Store,
   WechatAuthError,
   errorFromErrcode,
@@ -48,6 +46,8 @@ let mongo: Promise<Store> | undefined;
  */
 export async function withStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
   const url = process.env.MONGODB_URL;
+  // Loaded on first use, not at cold start: evaluating the MongoDB driver is most of a cold start.
+  const { EmbeddedStore, MongoStore } = await import('@wxlogin/wechat-core/stores');
   if (url) {
     mongo ??= MongoStore.connect({ url }).catch((error: unknown) => {
       mongo = undefined; // try again on the next invocation
