@@ -6,10 +6,12 @@
 import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { storeCounts } from '../test-support/processes.js';
-import { type ApiAnswer, useStack } from '../test-support/stack.js';
+import { type ApiAnswer, OA_APP, useStack } from '../test-support/stack.js';
 
 const RUNS = 2000;
-const stack = useStack();
+const stack = useStack({
+  env: { WECHAT_OA_APPID: OA_APP.appid, WECHAT_OA_SECRET: OA_APP.secret },
+});
 
 /** Printable ASCII: what fetch accepts in a header value. */
 const headerText = fc.stringMatching(/^[\x20-\x7e]{0,120}$/);
@@ -111,6 +113,7 @@ describe(`generated bad input (${RUNS} bodies per route)`, { timeout: 120_000 },
   it.each([
     ['GET', '/me'],
     ['POST', '/logout'],
+    ['POST', '/rewards/welcome'],
   ] as const)('%s %s answers generated Authorization headers with 401', async (method, path) => {
     await fc.assert(
       fc.asyncProperty(headerText, bodies(['code']), async (header, raw) => {
@@ -128,6 +131,70 @@ describe(`generated bad input (${RUNS} bodies per route)`, { timeout: 120_000 },
       { numRuns: RUNS },
     );
     expect((await stack.api('GET', '/me', { token })).status).toBe(200);
+  });
+
+  /** Query strings of many kinds: known keys with odd values, repeated keys, raw junk. */
+  const queries = (keys: string[]) =>
+    fc.oneof(
+      fc
+        .array(
+          fc.tuple(
+            fc.constantFrom(...keys),
+            fc.oneof(
+              fc.string({ unit: 'grapheme', maxLength: 60 }),
+              fc.constantFrom(
+                '//evil.example',
+                '/\\evil',
+                'https://evil.example/',
+                '/ok',
+                'snsapi_userinfo',
+              ),
+              fc.stringMatching(/^[0-9a-f]{100,110}$/),
+            ),
+          ),
+          { maxLength: 4 },
+        )
+        .map((pairs) => new URLSearchParams(pairs).toString()),
+      fc.string({ unit: 'binary', maxLength: 80 }).map((raw) => encodeURI(raw)),
+    );
+
+  it('GET /oauth/wechat answers generated queries with a redirect to WeChat or a 400 page', async () => {
+    await fc.assert(
+      fc.asyncProperty(queries(['scope', 'returnTo']), async (query) => {
+        const response = await fetch(`${stack.server.url}/oauth/wechat?${query}`, {
+          redirect: 'manual',
+        });
+        await response.text();
+        expect([302, 400]).toContain(response.status);
+        if (response.status === 302)
+          expect(response.headers.get('location')).toMatch(
+            new RegExp(`^${stack.emulator.url}/connect/oauth2/authorize\\?appid=${OA_APP.appid}&`),
+          );
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('GET /oauth/wechat/callback signs nobody in on generated queries and cookies', async () => {
+    const before = await storeCounts(stack.dataDir);
+    await fc.assert(
+      fc.asyncProperty(queries(['code', 'state']), headerText, async (query, cookie) => {
+        const response = await fetch(`${stack.server.url}/oauth/wechat/callback?${query}`, {
+          redirect: 'manual',
+          headers: { cookie: `wxlogin_oauth=${cookie.replace(/;/g, '')}` },
+        });
+        const page = await response.text();
+        // A state nobody signed is never accepted: no WeChat call, no session, a 400 page.
+        expect(response.status).toBe(400);
+        expect(page).toContain('data-error="invalid_state"');
+        expect(response.headers.getSetCookie().some((c) => c.startsWith('wxlogin_session='))).toBe(
+          false,
+        );
+      }),
+      { numRuns: RUNS },
+    );
+    expect(await storeCounts(stack.dataDir)).toEqual(before);
+    expect(await stack.emulator.control.callCount('/sns/oauth2/access_token')).toBe(0);
   });
 
   it('keeps the process up and healthy after all of it', async () => {

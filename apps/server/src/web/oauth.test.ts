@@ -274,6 +274,20 @@ describe('the callback refuses abuse', () => {
     expect(browser.cookies.size).toBe(0);
   });
 
+  it('a WeChat outage during the exchange shows a 502 page and signs nobody in', async () => {
+    await setBrowserUser({});
+    const browser = new Browser();
+    const url = await callbackUrl(browser);
+    await stack.emulator.control.injectFault({
+      path: '/sns/oauth2/access_token',
+      kind: 'http_500',
+    });
+    const { last, body } = await browser.follow(url);
+    expect(last.status).toBe(502);
+    expect(errorCodeOf(body)).toBe('wechat_unavailable');
+    expect(browser.cookies.has('wxlogin_session')).toBe(false);
+  });
+
   it('an unknown scope is refused', async () => {
     const answer = await fetch(`${stack.server.url}/oauth/wechat?scope=snsapi_login`);
     expect(answer.status).toBe(400);
