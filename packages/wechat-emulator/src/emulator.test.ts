@@ -125,6 +125,32 @@ describe('wechat-emulator process', () => {
     expect(response.status).toBe(400);
   });
 
+  it("shows an OA user's new nickname through a grant issued before the change", async () => {
+    const { openid } = await current().control.setOAuthUser({
+      appid: APP.appid,
+      nickname: '旧名字',
+    });
+    const { code } = await current().control.mintOAuthCode({
+      appid: APP.appid,
+      scope: 'snsapi_userinfo',
+    });
+    const grant = await get(
+      `/sns/oauth2/access_token?appid=${APP.appid}&secret=${APP.secret}&code=${code}&grant_type=authorization_code`,
+    );
+    await current().control.setOAuthUser({ appid: APP.appid, openid, nickname: '新名字' });
+    const info = await get(
+      `/sns/userinfo?access_token=${String(grant.access_token)}&openid=${openid}&lang=zh_CN`,
+    );
+    expect(info).toMatchObject({ openid, nickname: '新名字' });
+  });
+
+  it('serves the stand-in avatar image', async () => {
+    const response = await fetch(`${current().url}/mmopen/emulator-avatar.svg`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    expect(await response.text()).toMatch(/^<svg /);
+  });
+
   it('counts calls per path and clears them on reset', async () => {
     await stable();
     await stable();
