@@ -6,7 +6,8 @@
  * redirect back to us), Secure unless PUBLIC_URL is this machine:
  * - `wxlogin_oauth` (10 minutes, path /oauth/wechat): the state's binding. Cleared by every
  *   callback, so a state is good for one callback in one browser.
- * - `wxlogin_session`: the session token, for these pages only. The JSON API keeps Bearer
+ * - `wxlogin_session`: the session token, for these pages only.
+ * Behind https both are `__Host-` cookies with Path=/ (see cookies() below). The JSON API keeps Bearer
  *   tokens, so a cookie never authorizes an API call (no CSRF surface there).
  * @see https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html
  */
@@ -150,12 +151,23 @@ export function registerWebLogin(
 
 function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOptions): void {
   const web = { ...deps, oauth: options.oauth, officialAccount: options.officialAccount };
-  const cookieBase = () =>
-    ({
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: !isLoopbackUrl(options.publicUrl),
-    }) as const;
+  /**
+   * The two cookies as this deployment sets them. Behind https their names carry the `__Host-`
+   * prefix: browsers then accept them only from this very host with Secure and Path=/, so a
+   * sibling subdomain cannot plant a state or a session (cookie tossing).
+   */
+  const cookies = () => {
+    const secure = !isLoopbackUrl(options.publicUrl);
+    const base = { httpOnly: true, sameSite: 'lax', secure } as const;
+    const prefix = secure ? '__Host-' : '';
+    return {
+      state: {
+        name: `${prefix}${STATE_COOKIE}`,
+        options: { ...base, path: secure ? '/' : STATE_COOKIE_PATH },
+      },
+      session: { name: `${prefix}${SESSION_COOKIE}`, options: { ...base, path: '/' } },
+    };
+  };
 
   const sendPage = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).headers(PAGE_HEADERS).send(body);
@@ -169,9 +181,9 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
       secret: options.stateSecret,
       now: deps.now(),
     });
-    reply.setCookie(STATE_COOKIE, encodeStateBinding(binding), {
-      ...cookieBase(),
-      path: STATE_COOKIE_PATH,
+    const { state: cookie } = cookies();
+    reply.setCookie(cookie.name, encodeStateBinding(binding), {
+      ...cookie.options,
       maxAge: STATE_COOKIE_SECONDS,
     });
     const url = options.oauth.buildAuthorizeUrl({
@@ -195,9 +207,10 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
 
   app.get(`${LOGIN_PATH}/callback`, async (request, reply) => {
     const q = request.query as Record<string, unknown>;
-    const binding = decodeStateBinding(request.cookies[STATE_COOKIE]);
+    const { state: stateCookie, session: sessionCookie } = cookies();
+    const binding = decodeStateBinding(request.cookies[stateCookie.name]);
     // Whatever happens next, this state is spent: a replay finds no cookie.
-    reply.clearCookie(STATE_COOKIE, { ...cookieBase(), path: STATE_COOKIE_PATH });
+    reply.clearCookie(stateCookie.name, stateCookie.options);
     const check = checkOAuthState(q.state, binding, {
       secret: options.stateSecret,
       now: deps.now(),
@@ -213,12 +226,15 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
       if (outcome.kind === 'needs_userinfo')
         return toWechat(reply, 'snsapi_userinfo', binding.returnTo);
       if (outcome.kind === 'snapshot') return showError(reply, PAGES.snapshot);
-      reply.setCookie(SESSION_COOKIE, outcome.token, {
-        ...cookieBase(),
-        path: '/',
+      reply.setCookie(sessionCookie.name, outcome.token, {
+        ...sessionCookie.options,
         expires: outcome.expiresAt,
       });
-      return reply.code(302).header('cache-control', 'no-store').redirect(binding.returnTo);
+      // Signed returnTo values were checked when the login started; checked again all the same.
+      return reply
+        .code(302)
+        .header('cache-control', 'no-store')
+        .redirect(parseReturnTo(binding.returnTo) ?? '/');
     } catch (error) {
       const failure = WechatAuthError.from(error);
       const page = pageForError(failure, request.id);
@@ -229,7 +245,7 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
 
   /** The signed-in user of this browser, or undefined (a stale cookie is just "signed out"). */
   const currentUser = async (request: FastifyRequest) => {
-    const token = request.cookies[SESSION_COOKIE];
+    const token = request.cookies[cookies().session.name];
     if (!token) return undefined;
     try {
       const session = await deps.sessions.verify(token);
@@ -244,16 +260,16 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
   app.get('/', async (request, reply) => {
     try {
       const user = await currentUser(request);
+      const { session: cookie } = cookies();
       if (!user) {
         // A stale cookie (expired or logged-out session) is dropped; no cookie, no header.
-        if (request.cookies[SESSION_COOKIE] !== undefined)
-          reply.clearCookie(SESSION_COOKIE, { ...cookieBase(), path: '/' });
+        if (request.cookies[cookie.name] !== undefined)
+          reply.clearCookie(cookie.name, cookie.options);
         return sendPage(reply, 200, signedOutPage(`${LOGIN_PATH}?scope=snsapi_base&returnTo=%2F`));
       }
       // The session slides on use (server-side); the cookie follows so it does not end first.
-      reply.setCookie(SESSION_COOKIE, request.cookies[SESSION_COOKIE] ?? '', {
-        ...cookieBase(),
-        path: '/',
+      reply.setCookie(cookie.name, request.cookies[cookie.name] ?? '', {
+        ...cookie.options,
         maxAge: Math.floor(deps.sessions.ttlMs / 1000),
       });
       return sendPage(reply, 200, signedInPage(user));
@@ -265,11 +281,12 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
   });
 
   app.post('/oauth/logout', async (request, reply) => {
-    const token = request.cookies[SESSION_COOKIE];
+    const { session: cookie } = cookies();
+    const token = request.cookies[cookie.name];
     await logout(token, deps).catch((error: unknown) => {
       if (!(error instanceof WechatAuthError && error.code === 'unauthorized')) throw error;
     });
-    reply.clearCookie(SESSION_COOKIE, { ...cookieBase(), path: '/' });
+    reply.clearCookie(cookie.name, cookie.options);
     return reply.code(303).header('cache-control', 'no-store').redirect('/');
   });
 }

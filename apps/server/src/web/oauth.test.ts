@@ -337,10 +337,31 @@ describe('settings', () => {
       PUBLIC_URL: 'https://login.example.com',
     });
     const answer = await fetch(`${server.url}/oauth/wechat`, { redirect: 'manual' });
-    expect(answer.headers.get('set-cookie')).toMatch(/; Secure/);
+    // __Host- cookies: Secure, Path=/, no Domain, so no sibling subdomain can plant one.
+    expect(answer.headers.get('set-cookie')).toMatch(
+      /^__Host-wxlogin_oauth=[^;]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+    );
     expect(answer.headers.get('location')).toContain(
       `redirect_uri=${encodeURIComponent('https://login.example.com/oauth/wechat/callback')}`,
     );
+    // The whole login with __Host- cookies: WeChat sends the browser to PUBLIC_URL, which (a
+    // TLS proxy in a real deployment) reaches this process.
+    await setBrowserUser({ nickname: 'https 用户' });
+    const browser = new Browser();
+    const start = await browser.get(`${server.url}/oauth/wechat?scope=snsapi_userinfo`);
+    const atWechat = await browser.get(start.headers.get('location') ?? '');
+    const callback = new URL(atWechat.headers.get('location') ?? '');
+    expect(callback.origin).toBe('https://login.example.com');
+    const done = await browser.get(`${server.url}${callback.pathname}${callback.search}`);
+    expect(done.status).toBe(302);
+    const session = done.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('__Host-wxlogin_session='));
+    for (const attribute of ['; Path=/;', '; HttpOnly', '; Secure', '; SameSite=Lax'])
+      expect(session).toContain(attribute);
+    expect(session).not.toMatch(/domain=/i);
+    const home = await browser.get(`${server.url}/`);
+    expect(await home.text()).toContain('https 用户');
     await server.stop();
   });
 
