@@ -8,15 +8,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { createOAuthState, encodeStateBinding } from '@wxlogin/wechat-core';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TEST_STATE_SECRET, signedState } from '../test-support/oauth.js';
 import { OA_APP, useStack } from '../test-support/stack.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../../../.artifacts/', import.meta.url));
 export const SCREENSHOT = `${ARTIFACTS}oauth-signed-in.png`;
-const STATE_SECRET = 'browser-test-only-state-secret-0123456789';
 
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
@@ -32,7 +31,7 @@ describe.skipIf(!haveChromium)('Official Account login in Chromium', () => {
     env: {
       WECHAT_OA_APPID: OA_APP.appid,
       WECHAT_OA_SECRET: OA_APP.secret,
-      OAUTH_STATE_SECRET: STATE_SECRET,
+      OAUTH_STATE_SECRET: TEST_STATE_SECRET,
     },
   });
   let browser: Browser;
@@ -148,14 +147,11 @@ describe.skipIf(!haveChromium)('Official Account login in Chromium', () => {
       appid: OA_APP.appid,
       scope: 'snsapi_userinfo',
     });
-    const { state, binding } = createOAuthState('/', {
-      secret: STATE_SECRET,
-      now: new Date(Date.now() - 11 * 60_000),
-    });
+    const { state, cookie } = signedState(11 * 60_000);
     await context.addCookies([
       {
         name: 'wxlogin_oauth',
-        value: encodeStateBinding(binding),
+        value: cookie,
         url: `${stack.server.url}/oauth/wechat`,
         httpOnly: true,
         sameSite: 'Lax',

@@ -5,12 +5,11 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createOAuthState, encodeStateBinding } from '@wxlogin/wechat-core';
 import { describe, expect, it } from 'vitest';
 import { readEmbeddedCollection } from '../test-support/processes.js';
+import { TEST_STATE_SECRET as STATE_SECRET, signedState } from '../test-support/oauth.js';
 import { OA_APP, useStack } from '../test-support/stack.js';
 
-const STATE_SECRET = 'oauth-test-only-state-secret-0123456789';
 const stack = useStack({
   env: {
     WECHAT_OA_APPID: OA_APP.appid,
@@ -214,12 +213,9 @@ describe('the callback refuses abuse', () => {
       scope: 'snsapi_userinfo',
     });
     // A genuine state, signed with the server's key, issued 11 minutes ago.
-    const { state, binding } = createOAuthState('/', {
-      secret: STATE_SECRET,
-      now: new Date(Date.now() - 11 * 60_000),
-    });
+    const { state, cookie } = signedState(11 * 60_000);
     const browser = new Browser();
-    browser.cookies.set('wxlogin_oauth', encodeStateBinding(binding));
+    browser.cookies.set('wxlogin_oauth', cookie);
     const { last, body } = await browser.follow(
       `${stack.server.url}/oauth/wechat/callback?code=${code}&state=${state}`,
     );
@@ -238,9 +234,9 @@ describe('the callback refuses abuse', () => {
     expect(replay.last.status).toBe(400);
     expect(errorCodeOf(replay.body)).toBe('invalid_state');
     // Even with a valid state, WeChat's code works once.
-    const { state, binding } = createOAuthState('/', { secret: STATE_SECRET, now: new Date() });
+    const { state, cookie } = signedState();
     const again = new Browser();
-    again.cookies.set('wxlogin_oauth', encodeStateBinding(binding));
+    again.cookies.set('wxlogin_oauth', cookie);
     const code = new URL(url).searchParams.get('code') ?? '';
     const used = await again.follow(
       `${stack.server.url}/oauth/wechat/callback?code=${code}&state=${state}`,
