@@ -20,7 +20,8 @@ const nickname = z
   .string()
   .transform((s) => s.trim())
   .pipe(z.string().min(1, 'must not be blank').max(64));
-const avatarUrl = z
+/** An avatar link as the profile stores it (also applied to WeChat's headimgurl). */
+export const avatarUrl = z
   .string()
   .max(1024)
   .refine((s) => {

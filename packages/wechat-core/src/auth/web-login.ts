@@ -18,6 +18,7 @@ import type { OAuthGrant, OAuthUserInfo, WechatOAuthClient } from '../wechat/oau
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
 import { reportUnionidConflict } from './login.js';
+import { avatarUrl as avatarUrlSchema } from './schemas.js';
 
 export interface WebLoginDeps extends Pick<AuthDeps, 'store' | 'sessions' | 'now' | 'log'> {
   oauth: WechatOAuthClient;
@@ -61,15 +62,15 @@ function hasUserinfoScope(scope: string): boolean {
 
 /** The profile fields WeChat gave that fit our profile rules (blank ones are left out). */
 function profileFrom(info: OAuthUserInfo): UserProfile {
-  const nickname = [...info.nickname.trim()].slice(0, 64).join('');
-  let avatarUrl: string | undefined;
-  try {
-    const url = new URL(info.headimgurl);
-    if ((url.protocol === 'https:' || url.protocol === 'http:') && info.headimgurl.length <= 1024)
-      avatarUrl = info.headimgurl;
-  } catch {
-    avatarUrl = undefined;
+  // The profile's limit (64 UTF-16 units, as the nickname schema counts), never half an emoji.
+  let nickname = '';
+  for (const char of info.nickname.trim()) {
+    if (nickname.length + char.length > 64) break;
+    nickname += char;
   }
+  const avatarUrl = avatarUrlSchema.safeParse(info.headimgurl).success
+    ? info.headimgurl
+    : undefined;
   return { ...(nickname ? { nickname } : {}), ...(avatarUrl ? { avatarUrl } : {}) };
 }
 
