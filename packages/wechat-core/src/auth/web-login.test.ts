@@ -69,6 +69,12 @@ describe('completeOAuthLogin()', () => {
     if (silent.kind === 'signed_in') expect(silent.user.id).toBe(first.user.id);
   });
 
+  it("cuts a long WeChat nickname to the profile's 64 units without splitting an emoji", async () => {
+    const { code } = await oauthCode('snsapi_userinfo', { nickname: '🌟'.repeat(40) });
+    const result = await completeOAuthLogin(code, web);
+    expect(result.kind === 'signed_in' && result.user.nickname).toBe('🌟'.repeat(32));
+  });
+
   it('links the web user to the mini-program user with the same unionid', async () => {
     const minted = await emulator.current.control.mintLoginCode({
       appid: APP.appid,
