@@ -8,20 +8,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const useEmulator = !process.env.WECHAT_API_ORIGIN;
-// Dev-only credentials, known only to the local emulator; never a real app's.
-const appid = useEmulator
-  ? (process.env.WECHAT_APPID ?? 'wxdevlocalemulator')
-  : process.env.WECHAT_APPID;
-const secret = useEmulator
-  ? (process.env.WECHAT_SECRET ?? 'local-emulator-secret')
-  : process.env.WECHAT_SECRET;
+// With the emulator, each credential has a dev-only default known only to the local emulator
+// (never a real app's); against the real WeChat it must come from the environment.
+const setting = (name, emulatorDefault) =>
+  useEmulator ? (process.env[name] ?? emulatorDefault) : process.env[name];
+const appid = setting('WECHAT_APPID', 'wxdevlocalemulator');
+const secret = setting('WECHAT_SECRET', 'local-emulator-secret');
 // The Official Account of the web login: an emulated one unless configured.
-const oaAppid = useEmulator
-  ? (process.env.WECHAT_OA_APPID ?? 'wxdevlocalofficial')
-  : process.env.WECHAT_OA_APPID;
-const oaSecret = useEmulator
-  ? (process.env.WECHAT_OA_SECRET ?? 'local-emulator-oa-secret')
-  : process.env.WECHAT_OA_SECRET;
+const oaAppid = setting('WECHAT_OA_APPID', 'wxdevlocalofficial');
+const oaSecret = setting('WECHAT_OA_SECRET', 'local-emulator-oa-secret');
 const emulatorPort = process.env.EMULATOR_PORT ?? '4000';
 const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
 

@@ -21,16 +21,9 @@ export interface UserDoc {
   updatedAt: Date;
 }
 
-export interface IdentityDoc {
+/** An identity as stored: the record's fields under a generated `_id`. */
+export interface IdentityDoc extends IdentityRecord {
   _id: string;
-  appid: string;
-  openid: string;
-  userId: string;
-  unionid?: string;
-  sessionKey?: string;
-  sessionKeyAt?: Date;
-  oauth?: OAuthTokens;
-  createdAt: Date;
 }
 
 /** `_id` is `<kind>:<userId>`: the unique key that makes a grant happen once. */
