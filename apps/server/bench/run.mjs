@@ -8,7 +8,8 @@ import { cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promis
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EmbeddedStore, SessionManager } from '@wxlogin/wechat-core';
+import { SessionManager } from '@wxlogin/wechat-core';
+import { SqliteStore } from '@wxlogin/wechat-core/stores';
 import { startEmulatorProcess } from '@wxlogin/wechat-emulator';
 import autocannon from 'autocannon';
 
@@ -157,7 +158,7 @@ async function coldStart(dir) {
 }
 
 async function seedSessions(dataDir, count) {
-  const store = await EmbeddedStore.open({ dataDir });
+  const store = await SqliteStore.open({ dataDir });
   const { user } = await store.users.upsertLogin({
     appid: APP.appid,
     openid: 'oBenchScaleUser',
@@ -165,7 +166,13 @@ async function seedSessions(dataDir, count) {
   });
   const sessions = new SessionManager({ store: store.sessions, ttlMs: 30 * 24 * 3600_000 });
   let token = '';
-  for (let i = 0; i < count; i += 1) token = (await sessions.issue(user.id, APP.appid)).token;
+  // 1,000 at a time: the store commits each event-loop turn's writes together.
+  for (let i = 0; i < count; i += 1000) {
+    const issued = await Promise.all(
+      Array.from({ length: Math.min(1000, count - i) }, () => sessions.issue(user.id, APP.appid)),
+    );
+    token = issued[issued.length - 1].token;
+  }
   await store.close();
   return token;
 }

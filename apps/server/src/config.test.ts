@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       wechatTimeoutMs: 5000,
       mongodbUrl: undefined,
       dataDir: './.data',
+      sqliteBusyTimeoutMs: 3000,
       host: '127.0.0.1',
       port: 3000,
       sessionTtlDays: 30,

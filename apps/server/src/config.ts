@@ -24,6 +24,8 @@ export interface ServerConfig {
   wechatTimeoutMs: number;
   mongodbUrl: string | undefined;
   dataDir: string;
+  /** How long an embedded-store write waits for another process's lock before store_unavailable. */
+  sqliteBusyTimeoutMs: number;
   host: string;
   port: number;
   sessionTtlDays: number;
@@ -117,6 +119,7 @@ const schema = z.object({
     .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string')
     .optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
+  SQLITE_BUSY_TIMEOUT_MS: intIn(0, 60_000).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intIn(0, 65_535).default(3000),
   SESSION_TTL_DAYS: z
@@ -179,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     wechatTimeoutMs: c.WECHAT_TIMEOUT_MS,
     mongodbUrl: c.MONGODB_URL,
     dataDir: c.DATA_DIR,
+    sqliteBusyTimeoutMs: c.SQLITE_BUSY_TIMEOUT_MS,
     host: c.HOST,
     port: c.PORT,
     sessionTtlDays: c.SESSION_TTL_DAYS,

@@ -7,6 +7,23 @@ import { runServerToExit, startServerProcess } from './test-support/processes.js
 import { APP, serverEnv } from './test-support/stack.js';
 
 let emulator: EmulatorProcess | undefined;
+
+async function post(
+  url: string,
+  path: string,
+  body: unknown,
+  token?: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
 let dataDir = '';
 beforeAll(async () => {
   emulator = await startEmulatorProcess({ apps: [APP] });
@@ -24,15 +41,60 @@ describe('wxlogin-server process', () => {
     expect(output.trim()).toBe('wxlogin-server: config: WECHAT_APPID is required');
   });
 
-  it('refuses a second process on the same DATA_DIR', async () => {
+  it('lets several processes share one DATA_DIR: sessions, users and one token lease', async () => {
+    const control = emulator?.control;
+    if (!control) throw new Error('no emulator');
     const env = serverEnv(emulator?.url ?? '', join(dataDir, 'shared'));
-    const first = await startServerProcess(env);
+    const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
     try {
-      const second = await runServerToExit({ ...env, PORT: '0' });
-      expect(second.code).toBe(1);
-      expect(second.output).toMatch(/in use by another process/);
+      const minted = await control.mintLoginCode({ appid: APP.appid });
+      const login = await post(a.url, '/login', { code: minted.code });
+      expect(login.status).toBe(200);
+      const token = login.body.token as string;
+      // A session issued by one process is good on the other.
+      const me = await fetch(`${b.url}/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect(me.status).toBe(200);
+      // 20 phone bindings split over both processes need one access token between them: the
+      // lease in the shared file lets one process fetch it while the other waits.
+      const tokenFetches = await control.callCount('/cgi-bin/stable_token');
+      const { codes } = await control.mintPhoneCodes({
+        appid: APP.appid,
+        purePhoneNumber: '13700000000',
+        count: 20,
+      });
+      const phones = await Promise.all(
+        codes.map((code, i) => post(i % 2 ? a.url : b.url, '/phone', { code }, token)),
+      );
+      expect(phones.map((p) => p.status)).toEqual(codes.map(() => 200));
+      expect((await control.callCount('/cgi-bin/stable_token')) - tokenFetches).toBe(1);
     } finally {
-      await first.stop();
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('keeps every login that answered 200 through kill -9, and starts again at once', async () => {
+    const control = emulator?.control;
+    if (!control) throw new Error('no emulator');
+    const env = serverEnv(emulator?.url ?? '', join(dataDir, 'killed'));
+    const server = await startServerProcess(env);
+    const codes = await Promise.all(
+      Array.from({ length: 50 }, () => control.mintLoginCode({ appid: APP.appid })),
+    );
+    const answers = await Promise.all(codes.map((m) => post(server.url, '/login', { code: m.code })));
+    // Killed the moment the last answer arrived: no graceful close, no checkpoint.
+    expect(await server.stop('SIGKILL')).toBeNull();
+    const tokens = answers.filter((a) => a.status === 200).map((a) => a.body.token as string);
+    expect(tokens).toHaveLength(50);
+    const restarted = await startServerProcess(env);
+    try {
+      const checks = await Promise.all(
+        tokens.map((token) =>
+          fetch(`${restarted.url}/me`, { headers: { authorization: `Bearer ${token}` } }),
+        ),
+      );
+      expect(checks.map((c) => c.status)).toEqual(tokens.map(() => 200));
+    } finally {
+      await restarted.stop();
     }
   });
 

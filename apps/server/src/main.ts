@@ -23,7 +23,11 @@ try {
 
 let store: Store;
 try {
-  store = await openStore({ mongodbUrl: config.mongodbUrl, dataDir: config.dataDir });
+  store = await openStore({
+    mongodbUrl: config.mongodbUrl,
+    dataDir: config.dataDir,
+    busyTimeoutMs: config.sqliteBusyTimeoutMs,
+  });
 } catch (error) {
   die(
     `cannot open the ${config.mongodbUrl ? 'MongoDB' : 'embedded'} store: ${(error as Error).message}`,

@@ -1,4 +1,5 @@
-import { mkdir, rename } from 'node:fs/promises';
+import { SQLITE_FILE } from '@wxlogin/wechat-core/stores';
+import Database from 'libsql';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HTTP_STATUS } from './app.js';
@@ -281,8 +282,8 @@ describe('GET /healthz', () => {
 });
 
 describe('store outage', () => {
-  it('answers store_unavailable (503) and issues no token when the data files cannot be written', async () => {
-    const { server, dataDir } = await stack.extraServer({});
+  it('answers store_unavailable (503) and issues no token when the database cannot be written', async () => {
+    const { server, dataDir } = await stack.extraServer({ SQLITE_BUSY_TIMEOUT_MS: '100' });
     const call = async () => {
       const minted = await stack.emulator.control.mintLoginCode({ appid: APP.appid });
       return fetch(`${server.url}/login`, {
@@ -292,16 +293,19 @@ describe('store outage', () => {
       });
     };
     expect((await call()).status).toBe(200);
-    // A directory where a data file should be: appends fail even for root.
-    for (const name of ['identities', 'users', 'sessions']) {
-      await rename(join(dataDir, `${name}.db`), join(dataDir, `${name}.db.moved`));
-      await mkdir(join(dataDir, `${name}.db`));
+    // Another process holds the write lock past the busy timeout.
+    const holder = new Database(join(dataDir, SQLITE_FILE));
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      const answer = await call();
+      expect(answer.status).toBe(503);
+      const body = (await answer.json()) as { token?: string; error: { code: string } };
+      expect(body.error.code).toBe('store_unavailable');
+      expect(body.token).toBeUndefined();
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
     }
-    const answer = await call();
-    expect(answer.status).toBe(503);
-    const body = (await answer.json()) as { token?: string; error: { code: string } };
-    expect(body.error.code).toBe('store_unavailable');
-    expect(body.token).toBeUndefined();
   });
 });
 

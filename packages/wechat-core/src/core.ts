@@ -5,8 +5,6 @@
 import { AppRegistry } from './apps.js';
 import type { AuthDeps, AuthLogger } from './auth/deps.js';
 import { SessionManager } from './auth/sessions.js';
-import { EmbeddedStore } from './store/embedded.js';
-import { MongoStore } from './store/mongo.js';
 import type { Store } from './store/types.js';
 import { WechatClient } from './wechat/client.js';
 import { WechatHttp, type WechatHttpOptions } from './wechat/http.js';
@@ -14,16 +12,27 @@ import type { AppCredentials } from './wechat/client.js';
 import { StableTokenBroker } from './wechat/token-broker.js';
 
 export interface StoreConfig {
-  /** MongoDB when set; the embedded store under dataDir otherwise. */
+  /** MongoDB when set; the embedded SQLite store under dataDir otherwise. */
   mongodbUrl?: string | undefined;
   dataDir: string;
+  /** SQLite only: how long a write waits for another process's lock. Default 3000 ms. */
+  busyTimeoutMs?: number | undefined;
 }
 
-/** Opens MongoDB when a URL is given, else the embedded store. */
+/**
+ * Opens MongoDB when a URL is given, else the embedded SQLite store. Each driver is loaded only
+ * when chosen, so a server on SQLite never evaluates the MongoDB driver and vice versa.
+ */
 export async function openStore(config: StoreConfig): Promise<Store> {
-  return config.mongodbUrl
-    ? MongoStore.connect({ url: config.mongodbUrl })
-    : EmbeddedStore.open({ dataDir: config.dataDir });
+  if (config.mongodbUrl) {
+    const { MongoStore } = await import('./store/mongo.js');
+    return MongoStore.connect({ url: config.mongodbUrl });
+  }
+  const { SqliteStore } = await import('./store/sqlite.js');
+  return SqliteStore.open({
+    dataDir: config.dataDir,
+    ...(config.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: config.busyTimeoutMs }),
+  });
 }
 
 export interface CoreConfig {

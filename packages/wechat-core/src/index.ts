@@ -19,10 +19,6 @@ export { decryptOpenData, verifyRawDataSignature, decodeBase64Strict } from './c
 export type { DecryptOpenDataInput } from './crypto/open-data.js';
 export { createSessionToken, parseSessionToken } from './crypto/session-token.js';
 
-export { EmbeddedStore } from './store/embedded.js';
-export type { EmbeddedStoreOptions } from './store/embedded.js';
-export { MongoStore } from './store/mongo.js';
-export type { MongoStoreOptions } from './store/mongo.js';
 export type * from './store/types.js';
 
 export { SessionManager } from './auth/sessions.js';

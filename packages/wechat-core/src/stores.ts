@@ -1,9 +1,10 @@
 /**
- * The two store adapters on their own entry point, for runtimes that load them on first use: the
- * cloud functions import this lazily, so a cold start does not evaluate the MongoDB driver before
- * the first call needs it. The main entry exports the same classes.
+ * The store drivers, on their own entry so that the main entry imports no database driver:
+ * `openStore` (main entry) loads the one it needs on first use, and so do the cloud functions.
  */
-export { EmbeddedStore } from './store/embedded.js';
-export type { EmbeddedStoreOptions } from './store/embedded.js';
+export { SqliteStore, SQLITE_FILE } from './store/sqlite.js';
+export type { SqliteStoreOptions } from './store/sqlite.js';
 export { MongoStore } from './store/mongo.js';
 export type { MongoStoreOptions } from './store/mongo.js';
+export { PortStore } from './store/repositories.js';
+export type * from './store/port.js';

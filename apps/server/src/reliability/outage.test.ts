@@ -1,16 +1,18 @@
 /**
- * Store outage: the embedded store's files become unwritable under a running server. Logins
- * answer store_unavailable and issue no token; once the files are back, the same process serves
- * again without a restart, and nothing from the outage survives half-written.
+ * Store outage: the embedded store cannot be written under a running server, because another
+ * process holds SQLite's write lock past the busy timeout (a stuck or crashed-while-writing
+ * sharer, as `SQLITE_BUSY` says). Logins answer store_unavailable and issue no token; once the
+ * lock is released, the same process serves again without a restart, and nothing from the outage
+ * survives half-written. (Tests run as root, so a read-only folder cannot be simulated here.)
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SQLITE_FILE } from '@wxlogin/wechat-core/stores';
+import Database from 'libsql';
 import { describe, expect, it } from 'vitest';
 import { readEmbeddedCollection, storeCounts } from '../test-support/processes.js';
 import { APP, useStack } from '../test-support/stack.js';
 
 const stack = useStack();
-const FILES = ['users', 'identities', 'sessions'];
 
 async function loginOn(url: string) {
   const minted = await stack.emulator.control.mintLoginCode({ appid: APP.appid });
@@ -26,16 +28,13 @@ async function loginOn(url: string) {
 
 describe('store outage', { timeout: 30_000 }, () => {
   it('answers store_unavailable without a token, then recovers without a restart', async () => {
-    const { server, dataDir } = await stack.extraServer({});
+    const { server, dataDir } = await stack.extraServer({ SQLITE_BUSY_TIMEOUT_MS: '200' });
     const first = await loginOn(server.url);
     expect(first.status).toBe(200);
     const before = await storeCounts(dataDir);
 
-    // A directory where each data file should be: every append fails, even for root.
-    for (const name of FILES) {
-      await rename(join(dataDir, `${name}.db`), join(dataDir, `${name}.db.saved`));
-      await mkdir(join(dataDir, `${name}.db`));
-    }
+    const holder = new Database(join(dataDir, SQLITE_FILE));
+    holder.exec('BEGIN IMMEDIATE');
     const during = await Promise.all([
       loginOn(server.url),
       loginOn(server.url),
@@ -53,10 +52,8 @@ describe('store outage', { timeout: 30_000 }, () => {
     });
     expect(update.status).toBe(503);
 
-    for (const name of FILES) {
-      await rm(join(dataDir, `${name}.db`), { recursive: true });
-      await rename(join(dataDir, `${name}.db.saved`), join(dataDir, `${name}.db`));
-    }
+    holder.exec('ROLLBACK');
+    holder.close();
     const after = await loginOn(server.url);
     expect(after.status).toBe(200);
     const me = await fetch(`${server.url}/me`, {

@@ -1,8 +1,10 @@
-/** Test wiring: the real server process (bin/wxlogin-server.js) and a reader for its data files. */
+/** Test wiring: the real server process (bin/wxlogin-server.js) and a reader for its data file. */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { StoreCollection } from '@wxlogin/wechat-core';
+import { SqliteStore } from '@wxlogin/wechat-core/stores';
 
 const SERVER_BIN = fileURLToPath(new URL('../../bin/wxlogin-server.js', import.meta.url));
 
@@ -76,38 +78,34 @@ export function runServerToExit(
 }
 
 /**
- * The live documents of one embedded-store collection, read from its append-only file the way
- * nedb replays it: one JSON document a line, the last line for an _id wins, $$deleted removes.
+ * The documents of one embedded-store collection, as the repositories see them, read through a
+ * connection of this process to the server's SQLite file (the store lets processes share it).
  */
 export async function readEmbeddedCollection(
   dataDir: string,
-  name: string,
+  name: StoreCollection,
 ): Promise<Record<string, unknown>[]> {
-  let text: string;
+  const all = await exportEmbedded(dataDir);
+  return all[name] as Record<string, unknown>[];
+}
+
+async function exportEmbedded(dataDir: string): Promise<Record<StoreCollection, unknown[]>> {
+  const store = await SqliteStore.open({ dataDir, sweepIntervalMs: 0 });
   try {
-    text = await readFile(join(dataDir, `${name}.db`), 'utf8');
-  } catch {
-    return [];
+    return await store.exportDocuments();
+  } finally {
+    await store.close();
   }
-  const docs = new Map<string, Record<string, unknown>>();
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const doc = JSON.parse(line) as Record<string, unknown>;
-    if ('$$indexCreated' in doc || '$$indexRemoved' in doc) continue;
-    const id = String(doc._id);
-    if (doc.$$deleted === true) docs.delete(id);
-    else docs.set(id, doc);
-  }
-  return [...docs.values()];
 }
 
 export async function storeCounts(
   dataDir: string,
 ): Promise<{ users: number; identities: number; sessions: number }> {
+  const all = await exportEmbedded(dataDir);
   return {
-    users: (await readEmbeddedCollection(dataDir, 'users')).length,
-    identities: (await readEmbeddedCollection(dataDir, 'identities')).length,
-    sessions: (await readEmbeddedCollection(dataDir, 'sessions')).length,
+    users: all.users.length,
+    identities: all.identities.length,
+    sessions: all.sessions.length,
   };
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthDeps } from '../core.js';
-import { EmbeddedStore } from '../store/embedded.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { codeOf } from '../test-support/errors.js';
 import { APP, OTHER_APP, useEmulator, useTempDir } from '../test-support/emulator.js';
 import type { AuthDeps } from './deps.js';
@@ -13,12 +13,12 @@ const emulator = useEmulator();
 const temp = useTempDir('usecases');
 const DAY = 24 * 3600_000;
 
-let store: EmbeddedStore;
+let store: SqliteStore;
 let deps: AuthDeps;
 let clockOffsetMs = 0;
 
 beforeAll(async () => {
-  store = await EmbeddedStore.open({ dataDir: temp.path });
+  store = await SqliteStore.open({ dataDir: temp.path });
   deps = createAuthDeps({
     apps: [APP, OTHER_APP],
     store,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthDeps } from '../core.js';
-import { EmbeddedStore } from '../store/embedded.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { codeOf } from '../test-support/errors.js';
 import { APP, useEmulator, useTempDir } from '../test-support/emulator.js';
 import { WechatOAuthClient } from '../wechat/oauth.js';
@@ -13,7 +13,7 @@ const HOUR = 3600_000;
 
 const emulator = useEmulator();
 const temp = useTempDir('weblogin');
-let store: EmbeddedStore;
+let store: SqliteStore;
 let deps: AuthDeps;
 let web: WebLoginDeps;
 let clockOffsetMs = 0;
@@ -21,7 +21,7 @@ const warnings: { details: Record<string, unknown>; message: string }[] = [];
 
 beforeAll(async () => {
   await emulator.current.control.addApp(OA.appid, OA.secret);
-  store = await EmbeddedStore.open({ dataDir: temp.path });
+  store = await SqliteStore.open({ dataDir: temp.path });
   const origins = { apiOrigin: emulator.current.url, openOrigin: emulator.current.url };
   deps = createAuthDeps({
     apps: [APP],

@@ -1,15 +1,25 @@
 /**
- * The store contract, written once: every adapter's test file calls describeStoreContract with a
- * factory that opens a fresh, empty store. Whatever passes here can back the use-cases.
+ * The store contract, written once: every driver's test file calls describeStoreContract with a
+ * factory that opens a fresh, empty store, and a `destroy` that removes what the suite wrote (a
+ * temporary folder, a database). Whatever passes here can back the use-cases.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionManager } from '../auth/sessions.js';
 import { createSessionToken } from '../crypto/session-token.js';
 import type { Store } from './types.js';
 
 const DAY = 24 * 3600_000;
 
-export function describeStoreContract(name: string, openStore: () => Promise<Store>): void {
+export interface StoreContractOptions {
+  /** Runs once after the suite: removes every store the factory opened. */
+  destroy?: () => Promise<void>;
+}
+
+export function describeStoreContract(
+  name: string,
+  openStore: () => Promise<Store>,
+  options: StoreContractOptions = {},
+): void {
   describe(`store contract: ${name}`, () => {
     let store: Store;
     let seq = 0;
@@ -23,6 +33,9 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
     });
     afterEach(async () => {
       await store.close();
+    });
+    afterAll(async () => {
+      await options.destroy?.();
     });
 
     describe('users and identities', () => {
@@ -159,6 +172,18 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         const users = (await store.exportDocuments()).users as { unionid?: string }[];
         expect(users.filter((u) => u.unionid === 'u-taken')).toHaveLength(1);
         expect(users).toHaveLength(2);
+        // The refused write leaves the store as usable as before: the same kind of update for
+        // another user goes through (a driver that reuses a failed statement would not).
+        const next = openid();
+        await store.users.upsertLogin({ appid: 'wxb', openid: next, now: at(3) });
+        const adopted = await store.users.upsertLogin({
+          appid: 'wxb',
+          openid: next,
+          unionid: 'u-free',
+          now: at(4),
+        });
+        expect(adopted.user.unionid).toBe('u-free');
+        expect(adopted.unionidConflict).toBeUndefined();
       });
 
       it('stores OAuth tokens with the identity and replaces them on refresh', async () => {

@@ -1,12 +1,11 @@
 /**
- * Document shapes shared by the MongoDB and embedded adapters (the embedded store mirrors the
- * MongoDB data model), and their mapping to the repository records.
+ * Document shapes every driver stores (MongoDB's data model; the SQLite tables and the cloud
+ * database mirror it), and their mapping to the repository records.
  */
 import type {
   CachedAccessToken,
   IdentityRecord,
   OAuthTokens,
-  UnionidConflict,
   UserProfile,
   UserRecord,
   VerifiedPhone,
@@ -38,10 +37,10 @@ export function rewardKey(userId: string, kind: string): string {
   return `${kind}:${userId}`;
 }
 
-/** Sessions store the hash as Binary in MongoDB and as base64 text in the embedded store. */
-export interface SessionDoc<THash> {
+/** The hash is bytes in every driver (Binary in MongoDB, a BLOB in SQLite). */
+export interface SessionDoc {
   _id: string;
-  secretHash: THash;
+  secretHash: Uint8Array;
   userId: string;
   appid: string;
   createdAt: Date;
@@ -122,44 +121,4 @@ export function toCachedToken(doc: AccessTokenDoc | null): CachedAccessToken | n
     expiresAt: doc.expiresAt,
     refreshAt: doc.refreshAt,
   };
-}
-
-/** What adoptUnionid needs from an adapter: three calls and how it recognizes a unique violation. */
-export interface UnionidOperations {
-  /** Sets the user's unionid only if it has none; the updated user, or null when it had one. */
-  setIfAbsent(userId: string, unionid: string, now: Date): Promise<UserDoc | null>;
-  findById(userId: string): Promise<UserDoc | null>;
-  findByUnionid(unionid: string): Promise<UserDoc | null>;
-  isUniqueViolation(error: unknown): boolean;
-}
-
-/**
- * A unionid reported for an existing user that does not hold it: the user takes it if it has none
- * and nobody else holds it (the unique index decides, atomically). Otherwise both users stay apart
- * and the conflict is returned for the caller to report; nothing is merged.
- */
-export async function adoptUnionid(
-  user: UserDoc,
-  unionid: string,
-  now: Date,
-  ops: UnionidOperations,
-): Promise<{ user: UserDoc; unionidConflict?: UnionidConflict }> {
-  const conflict = (heldBy?: UserDoc | null): UnionidConflict => ({
-    unionid,
-    userId: user._id,
-    ...(heldBy && heldBy._id !== user._id ? { heldByUserId: heldBy._id } : {}),
-  });
-  if (user.unionid) return { user, unionidConflict: conflict() };
-  try {
-    const updated = await ops.setIfAbsent(user._id, unionid, now);
-    if (updated) return { user: updated };
-    // A concurrent login set this user's unionid first.
-    const fresh = (await ops.findById(user._id)) ?? user;
-    return fresh.unionid === unionid
-      ? { user: fresh }
-      : { user: fresh, unionidConflict: conflict() };
-  } catch (error) {
-    if (!ops.isUniqueViolation(error)) throw error;
-    return { user, unionidConflict: conflict(await ops.findByUnionid(unionid)) };
-  }
 }

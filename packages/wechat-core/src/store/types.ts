@@ -1,7 +1,8 @@
 /**
- * Repository interfaces: what the use-cases need from a database, nothing more.
- * Two adapters implement them (MongoDB, embedded) and one contract suite checks both.
- * Any failure of the database itself surfaces as WechatAuthError('store_unavailable').
+ * Repository interfaces: what the use-cases need from a database, nothing more. They are written
+ * once (repositories.ts) over a small driver port (port.ts); each driver (SQLite, MongoDB, the
+ * cloud database) passes one contract suite. Any failure of the database itself surfaces as
+ * WechatAuthError('store_unavailable').
  */
 
 export interface UserProfile {
@@ -174,8 +175,11 @@ export interface AvatarRepository {
   find(id: string): Promise<StoredAvatar | null>;
 }
 
+/** `embedded` is the SQLite file under DATA_DIR; `cloud` the WeChat cloud database. */
+export type StoreKind = 'mongo' | 'embedded' | 'cloud';
+
 export interface Store {
-  readonly kind: 'mongo' | 'embedded';
+  readonly kind: StoreKind;
   readonly users: UserRepository;
   readonly avatars: AvatarRepository;
   readonly sessions: SessionRepository;
@@ -184,7 +188,7 @@ export interface Store {
   /** Resolves when the database answers; throws store_unavailable otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
-  /** Every stored document by collection, as stored; for tests and support tooling. */
+  /** Every stored document by collection, as the repositories see them; for support tooling. */
   exportDocuments(): Promise<Record<StoreCollection, unknown[]>>;
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppRegistry } from '../apps.js';
 import { WechatAuthError } from '../errors.js';
-import { EmbeddedStore } from '../store/embedded.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { APP, OTHER_APP, clientFor, useEmulator, useTempDir } from '../test-support/emulator.js';
 import { StableTokenBroker } from './token-broker.js';
 
@@ -10,13 +10,13 @@ const temp = useTempDir('broker');
 const STABLE = '/cgi-bin/stable_token';
 const PHONE = '/wxa/business/getuserphonenumber';
 
-let store: EmbeddedStore;
+let store: SqliteStore;
 let storeCount = 0;
 
 beforeEach(async () => {
   await emulator.current.control.reset();
   storeCount += 1;
-  store = await EmbeddedStore.open({ dataDir: `${temp.path}/store-${storeCount}` });
+  store = await SqliteStore.open({ dataDir: `${temp.path}/store-${storeCount}` });
 });
 
 afterEach(async () => {
