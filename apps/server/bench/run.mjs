@@ -9,7 +9,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SessionManager } from '@wxlogin/wechat-core';
-import { SqliteStore } from '@wxlogin/wechat-core/stores';
+import { SqliteStore } from '@wxlogin/wechat-core/sqlite';
 import { startEmulatorProcess } from '@wxlogin/wechat-emulator';
 import autocannon from 'autocannon';
 

@@ -80,7 +80,9 @@ describe('wxlogin-server process', () => {
     const codes = await Promise.all(
       Array.from({ length: 50 }, () => control.mintLoginCode({ appid: APP.appid })),
     );
-    const answers = await Promise.all(codes.map((m) => post(server.url, '/login', { code: m.code })));
+    const answers = await Promise.all(
+      codes.map((m) => post(server.url, '/login', { code: m.code })),
+    );
     // Killed the moment the last answer arrived: no graceful close, no checkpoint.
     expect(await server.stop('SIGKILL')).toBeNull();
     const tokens = answers.filter((a) => a.status === 200).map((a) => a.body.token as string);

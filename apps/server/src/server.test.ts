@@ -1,4 +1,4 @@
-import { SQLITE_FILE } from '@wxlogin/wechat-core/stores';
+import { SQLITE_FILE } from '@wxlogin/wechat-core/sqlite';
 import Database from 'libsql';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { setCaller, useCloudHarness } from '../../shared/test-support/harness.js';
+import { APP, CLOUD_ENV, setCaller, useCloudHarness } from '../../shared/test-support/harness.js';
 
 const harness = useCloudHarness();
 afterEach(() => setCaller(undefined));
@@ -59,15 +59,27 @@ describe('cloud function login (built index.js, wx-server-sdk stand-in)', () => 
     });
   });
 
-  it('answers store_unavailable when no database is configured', async () => {
+  it('answers store_unavailable when the cloud database fails, then serves again', async () => {
     const main = await harness.load('login');
     setCaller({ openid: 'oCloudLogin0000000000000002' });
-    const saved = process.env.WXLOGIN_DATA_DIR;
-    delete process.env.WXLOGIN_DATA_DIR;
+    harness.database.injectFailures({ count: 1, kind: 'network' });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       expect(await main({}, {})).toMatchObject({ ok: false, error: { code: 'store_unavailable' } });
     } finally {
-      process.env.WXLOGIN_DATA_DIR = saved;
+      error.mockRestore();
     }
+    harness.database.clearFailures();
+    expect(await main({}, {})).toMatchObject({ ok: true, isNewUser: true });
+  });
+
+  it("stores the user in the environment's cloud database by default", async () => {
+    const main = await harness.load('login');
+    setCaller({ openid: 'oCloudLoginStored0000000001' });
+    const answer = await main({}, {});
+    const users = harness.database.dump('users', { env: CLOUD_ENV }) ?? [];
+    expect(users.map((u) => u._id)).toContain((answer.user as { id: string }).id);
+    const identities = harness.database.dump('identities', { env: CLOUD_ENV }) ?? [];
+    expect(identities.map((i) => i._id)).toContain(`${APP.appid}:oCloudLoginStored0000000001`);
   });
 });

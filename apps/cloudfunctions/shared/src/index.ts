@@ -1,6 +1,6 @@
 /**
- * What the cloud functions share: the trusted caller from cloud.getWXContext(), the store
- * (MongoDB from MONGODB_URL, reused while the instance is warm), and the result envelope
+ * What the cloud functions share: the trusted caller from cloud.getWXContext(), the store (the
+ * cloud database, or MongoDB from MONGODB_URL; reused while the instance is warm), and the result envelope
  * `{ ok: true, ...data }` / `{ ok: false, error: { code, message } }` with the codes of DESIGN.md.
  */
 import {
@@ -37,34 +37,32 @@ export function callerIdentity(): CloudCaller {
   return { appid, openid, ...(unionid ? { unionid } : {}) };
 }
 
-let mongo: Promise<Store> | undefined;
+let opened: Promise<Store> | undefined;
 
 /**
- * Runs `work` with the store. Production: MongoDB from MONGODB_URL, one client per warm instance.
- * Local runs and tests may set WXLOGIN_DATA_DIR instead: the embedded store, opened for this
- * invocation only (an instance's /tmp is not shared, so never use it in a real deployment).
+ * Runs `work` with the store, opened once per warm instance: the environment's own cloud database
+ * by default (nothing to provision), or MongoDB when MONGODB_URL is set in the function's
+ * configuration. A failed open is tried again on the next invocation.
  */
 export async function withStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
+  opened ??= openCloudStore().catch((error: unknown) => {
+    opened = undefined;
+    throw error;
+  });
+  return work(await opened);
+}
+
+async function openCloudStore(): Promise<Store> {
   const url = process.env.MONGODB_URL;
-  // Loaded on first use, not at cold start: evaluating the MongoDB driver is most of a cold start.
-  const { EmbeddedStore, MongoStore } = await import('@wxlogin/wechat-core/stores');
   if (url) {
-    mongo ??= MongoStore.connect({ url }).catch((error: unknown) => {
-      mongo = undefined; // try again on the next invocation
-      throw error;
-    });
-    return work(await mongo);
+    // Loaded on first use, not at cold start: evaluating the MongoDB driver is most of a cold
+    // start, and a function on the cloud database never needs it.
+    const { MongoStore } = await import('@wxlogin/wechat-core/mongo');
+    return MongoStore.connect({ url });
   }
-  const dataDir = process.env.WXLOGIN_DATA_DIR;
-  if (!dataDir) {
-    throw new WechatAuthError('store_unavailable', 'MONGODB_URL is not set in this cloud function');
-  }
-  const store = await EmbeddedStore.open({ dataDir, waitForLockMs: 10_000 });
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
+  const { CloudDatabaseStore } = await import('@wxlogin/wechat-core/cloud');
+  // throwOnNotFound: false, so reading a missing document answers null instead of rejecting.
+  return CloudDatabaseStore.open(cloud.database({ throwOnNotFound: false }));
 }
 
 /**

@@ -16,9 +16,24 @@ export const APP = { appid: 'wx00000000000cloud', secret: 'cloud-test-secret' } 
 
 export type CloudMain = (event: unknown, context: unknown) => Promise<Record<string, unknown>>;
 
+/** The stand-in's test controls for its cloud database (see wx-server-sdk/database.js). */
+export interface StandinDatabase {
+  reset(): void;
+  dump(name: string, options?: { env?: string }): Record<string, unknown>[] | undefined;
+  injectFailures(options?: {
+    count?: number;
+    kind?: 'timeout' | 'network' | 'http' | 'server';
+    applied?: boolean;
+  }): void;
+  clearFailures(): void;
+}
+
+export const CLOUD_ENV = 'test-env-1a2b3c';
+
 export interface CloudHarness {
   emulator: EmulatorProcess;
-  dataDir: string;
+  /** The cloud database every loaded function shares (one per process, as in one env). */
+  database: StandinDatabase;
   load(name: 'login' | 'userinfo' | 'phone' | 'rewards'): Promise<CloudMain>;
 }
 
@@ -41,7 +56,7 @@ export function setCaller(
   process.env.WX_APPID = caller.appid ?? APP.appid;
   if (caller.unionid) process.env.WX_UNIONID = caller.unionid;
   process.env.WX_CLIENTIP = '10.0.0.1';
-  process.env.TCB_ENV = 'test-env-1a2b3c';
+  process.env.TCB_ENV = CLOUD_ENV;
 }
 
 export function useCloudHarness(): CloudHarness {
@@ -49,7 +64,6 @@ export function useCloudHarness(): CloudHarness {
   beforeAll(async () => {
     state.emulator = await startEmulatorProcess({ apps: [APP] });
     state.root = await mkdtemp(join(tmpdir(), 'wxlogin-cloud-'));
-    process.env.WXLOGIN_DATA_DIR = join(state.root, 'data');
     process.env.WXSTANDIN_API_ORIGIN = state.emulator.url;
     process.env.WXSTANDIN_APPID = APP.appid;
     process.env.WXSTANDIN_SECRET = APP.secret;
@@ -64,8 +78,10 @@ export function useCloudHarness(): CloudHarness {
       if (!state.emulator) throw new Error('emulator not started');
       return state.emulator;
     },
-    get dataDir() {
-      return join(state.root ?? '', 'data');
+    get database() {
+      const standin = fileURLToPath(new URL('./wx-server-sdk/index.js', import.meta.url));
+      const sdk = createRequire(standin)(standin) as { __standin: { database: StandinDatabase } };
+      return sdk.__standin.database;
     },
     async load(name) {
       if (!state.root) throw new Error('harness not started');

@@ -6,7 +6,7 @@
  * survives half-written. (Tests run as root, so a read-only folder cannot be simulated here.)
  */
 import { join } from 'node:path';
-import { SQLITE_FILE } from '@wxlogin/wechat-core/stores';
+import { SQLITE_FILE } from '@wxlogin/wechat-core/sqlite';
 import Database from 'libsql';
 import { describe, expect, it } from 'vitest';
 import { readEmbeddedCollection, storeCounts } from '../test-support/processes.js';

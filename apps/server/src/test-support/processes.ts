@@ -1,10 +1,9 @@
 /** Test wiring: the real server process (bin/wxlogin-server.js) and a reader for its data file. */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StoreCollection } from '@wxlogin/wechat-core';
-import { SqliteStore } from '@wxlogin/wechat-core/stores';
+import { SqliteStore } from '@wxlogin/wechat-core/sqlite';
 
 const SERVER_BIN = fileURLToPath(new URL('../../bin/wxlogin-server.js', import.meta.url));
 

@@ -13,6 +13,11 @@ const DAY = 24 * 3600_000;
 export interface StoreContractOptions {
   /** Runs once after the suite: removes every store the factory opened. */
   destroy?: () => Promise<void>;
+  /**
+   * Whether the store keeps avatar images itself (default true). The cloud database does not:
+   * avatars go to cloud storage, and saving one through the store is refused.
+   */
+  avatarFiles?: boolean;
 }
 
 export function describeStoreContract(
@@ -305,17 +310,33 @@ export function describeStoreContract(
     });
 
     describe('avatars', () => {
-      it('keeps bytes and content type by id, and answers null for an unknown id', async () => {
-        const bytes = new Uint8Array([
-          0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 255,
-        ]);
-        await store.avatars.save('AvatarIdAvatarIdAvatar', { bytes, contentType: 'image/png' });
-        const found = await store.avatars.find('AvatarIdAvatarIdAvatar');
-        expect(found?.contentType).toBe('image/png');
-        expect([...(found?.bytes ?? [])]).toEqual([...bytes]);
-        expect(await store.avatars.find('NoSuchAvatarNoSuchAvat')).toBeNull();
-        expect(await store.avatars.find('../../etc/passwd')).toBeNull();
-      });
+      it.runIf(options.avatarFiles === false)(
+        'refuses image bytes (they belong in cloud storage)',
+        async () => {
+          await expect(
+            store.avatars.save('AvatarIdAvatarIdAvatar', {
+              bytes: new Uint8Array([1]),
+              contentType: 'image/png',
+            }),
+          ).rejects.toMatchObject({ code: 'bad_request' });
+          expect(await store.avatars.find('AvatarIdAvatarIdAvatar')).toBeNull();
+        },
+      );
+
+      it.runIf(options.avatarFiles !== false)(
+        'keeps bytes and content type by id, and answers null for an unknown id',
+        async () => {
+          const bytes = new Uint8Array([
+            0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 255,
+          ]);
+          await store.avatars.save('AvatarIdAvatarIdAvatar', { bytes, contentType: 'image/png' });
+          const found = await store.avatars.find('AvatarIdAvatarIdAvatar');
+          expect(found?.contentType).toBe('image/png');
+          expect([...(found?.bytes ?? [])]).toEqual([...bytes]);
+          expect(await store.avatars.find('NoSuchAvatarNoSuchAvat')).toBeNull();
+          expect(await store.avatars.find('../../etc/passwd')).toBeNull();
+        },
+      );
     });
 
     describe('rewards', () => {

@@ -110,7 +110,7 @@ class MongoDriver implements StoreDriver {
     key: { appid: string; openid: string },
     set: Partial<IdentityDoc>,
     onInsert: IdentityDoc,
-  ): Promise<IdentityDoc> {
+  ): Promise<{ identity: IdentityDoc; created: boolean }> {
     const identities = this.db.collection<IdentityDoc>('identities');
     const insertOnly = Object.fromEntries(
       Object.entries(onInsert).filter(([field]) => !(field in set) && !(field in key)),
@@ -132,7 +132,8 @@ class MongoDriver implements StoreDriver {
     if (!identity) {
       throw new WechatAuthError('store_unavailable', 'mongo: upsert returned no identity');
     }
-    return identity;
+    // $setOnInsert wrote the candidate's _id only if this upsert inserted.
+    return { identity, created: identity._id === onInsert._id };
   }
 
   async acquireLease(appid: string, holder: string, until: Date, now: Date): Promise<boolean> {
@@ -140,13 +141,14 @@ class MongoDriver implements StoreDriver {
     // upsert's insert collides on _id: that collision is the "no".
     try {
       await guard('acquire lease', () =>
-        this.db
-          .collection<AccessTokenDoc>('access_tokens')
-          .updateOne(
-            { _id: appid, $or: [{ leaseUntil: { $exists: false } }, { leaseUntil: { $lte: now } }] },
-            { $set: { leaseHolder: holder, leaseUntil: until } },
-            { upsert: true },
-          ),
+        this.db.collection<AccessTokenDoc>('access_tokens').updateOne(
+          {
+            _id: appid,
+            $or: [{ leaseUntil: { $exists: false } }, { leaseUntil: { $lte: now } }],
+          },
+          { $set: { leaseHolder: holder, leaseUntil: until } },
+          { upsert: true },
+        ),
       );
       return true;
     } catch (error) {

@@ -101,12 +101,11 @@ class Users implements UserRepository {
       userId: linked?._id ?? newRecordId(),
       createdAt: input.now,
     };
-    const identity = await this.driver.upsertIdentity(
+    const { identity, created: identityCreated } = await this.driver.upsertIdentity(
       { appid: input.appid, openid: input.openid },
       identityLoginFields(input),
       candidate,
     );
-    const identityCreated = identity._id === candidate._id;
     const ensured = await this.ensureUser(identity, input);
     const { user, unionidConflict } =
       input.unionid && ensured.user.unionid !== input.unionid
@@ -209,7 +208,9 @@ class Users implements UserRepository {
   }
 
   async saveOAuthTokens(appid: string, openid: string, tokens: OAuthTokens): Promise<boolean> {
-    return (await this.identities.updateOne({ appid, openid }, { set: { oauth: tokens } })) !== null;
+    return (
+      (await this.identities.updateOne({ appid, openid }, { set: { oauth: tokens } })) !== null
+    );
   }
 }
 

@@ -1,4 +1,14 @@
-import { cp, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
+import {
+  cp,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+  mkdir,
+} from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
@@ -50,7 +60,7 @@ describe('SqliteStore', () => {
     // Each child opens the built store on the same folder and races the others; a store in this
     // process would wait on its own thread for the others' locks, so real processes it is.
     const child = `
-      const { SqliteStore } = await import('@wxlogin/wechat-core/stores');
+      const { SqliteStore } = await import('@wxlogin/wechat-core/sqlite');
       const store = await SqliteStore.open({ dataDir: process.argv[1] });
       const now = new Date(${Date.now()});
       const until = new Date(now.getTime() + 60_000);
@@ -70,8 +80,7 @@ describe('SqliteStore', () => {
       ),
     );
     const results = runs.map(
-      (run) =>
-        JSON.parse(run.stdout) as { leases: number; users: string[]; created: number },
+      (run) => JSON.parse(run.stdout) as { leases: number; users: string[]; created: number },
     );
     expect(results.reduce((sum, r) => sum + r.leases, 0)).toBe(1);
     expect(new Set(results.flatMap((r) => r.users)).size).toBe(1);
@@ -97,7 +106,9 @@ describe('SqliteStore', () => {
       lastVerifiedAt: new Date(now - DAY),
     });
     await Promise.all(
-      Array.from({ length: 12_000 }, (_, i) => store.sessions.insert(session(`dead${i}`, now - i - 1))),
+      Array.from({ length: 12_000 }, (_, i) =>
+        store.sessions.insert(session(`dead${i}`, now - i - 1)),
+      ),
     );
     await store.sessions.insert(session('live', now + DAY));
     expect(await store.sweepExpiredSessions(new Date(now))).toBe(12_000);
@@ -111,7 +122,9 @@ describe('SqliteStore', () => {
     const file = join(dataDir, SQLITE_FILE);
     await writeFile(file, 'not a database '.repeat(500));
     await expect(SqliteStore.open({ dataDir })).rejects.toThrow(
-      new RegExp(`^embedded store: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} cannot be used: SQLITE_NOTADB`),
+      new RegExp(
+        `^embedded store: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} cannot be used: SQLITE_NOTADB`,
+      ),
     );
     // Nothing was recreated over it.
     expect(await readFile(file, 'utf8')).toBe('not a database '.repeat(500));
@@ -136,7 +149,11 @@ describe('SqliteStore', () => {
     ).rejects.toMatchObject({ code: 'store_unavailable' });
     other.exec('ROLLBACK');
     other.close();
-    const after = await store.users.upsertLogin({ appid: 'wxa', openid: 'locked', now: new Date() });
+    const after = await store.users.upsertLogin({
+      appid: 'wxa',
+      openid: 'locked',
+      now: new Date(),
+    });
     expect(after.isNewUser).toBe(true);
     await store.close();
   });
@@ -167,18 +184,35 @@ describe('upgrade from release 0.1 (nedb files)', () => {
       phone: { purePhoneNumber: '13800138000', countryCode: '86' },
     });
     expect(a?.phone?.verifiedAt).toEqual(new Date('2026-11-20T08:03:00.000Z'));
-    expect((await store.users.findIdentity('wxfixture0000000002', 'oFixtureUserA0000000000002'))?.userId).toBe(known.userA);
-    expect((await store.users.findIdentity('wxfixture0000000001', 'oFixtureUserA0000000000001'))?.sessionKey).toBe('c2Vzc2lvbktleUFBQUFBQQ==');
-    expect((await store.users.findIdentity('wxfixtureoa00000001', 'oFixtureWebB00000000000001'))?.oauth).toMatchObject({ accessToken: 'ACCESS-B', refreshToken: 'REFRESH-B', scope: 'snsapi_userinfo' });
+    expect(
+      (await store.users.findIdentity('wxfixture0000000002', 'oFixtureUserA0000000000002'))?.userId,
+    ).toBe(known.userA);
+    expect(
+      (await store.users.findIdentity('wxfixture0000000001', 'oFixtureUserA0000000000001'))
+        ?.sessionKey,
+    ).toBe('c2Vzc2lvbktleUFBQUFBQQ==');
+    expect(
+      (await store.users.findIdentity('wxfixtureoa00000001', 'oFixtureWebB00000000000001'))?.oauth,
+    ).toMatchObject({
+      accessToken: 'ACCESS-B',
+      refreshToken: 'REFRESH-B',
+      scope: 'snsapi_userinfo',
+    });
     // The session token handed out by 0.1 still signs in; the expired one does not.
     const sessions = new SessionManager({ store: store.sessions, ttlMs: 30 * DAY });
     expect((await sessions.verify(known.liveToken)).userId).toBe(known.userA);
-    await expect(sessions.verify(known.expiredToken)).rejects.toMatchObject({ code: 'unauthorized' });
+    await expect(sessions.verify(known.expiredToken)).rejects.toMatchObject({
+      code: 'unauthorized',
+    });
     expect((await store.rewards.grantOnce(known.userA, 'welcome', new Date())).granted).toBe(false);
     expect((await store.accessTokens.get('wxfixture0000000001'))?.accessToken).toBe('STABLE-TOKEN');
     expect((await store.avatars.find('AvatarFixtureAvatarFix'))?.contentType).toBe('image/png');
     // The same users, not new ones, at the next login.
-    const again = await store.users.upsertLogin({ appid: 'wxfixture0000000001', openid: 'oFixtureUserA0000000000001', now: new Date() });
+    const again = await store.users.upsertLogin({
+      appid: 'wxfixture0000000001',
+      openid: 'oFixtureUserA0000000000001',
+      now: new Date(),
+    });
     expect(again).toMatchObject({ isNewUser: false, user: { id: known.userA } });
     await store.close();
 
@@ -198,7 +232,9 @@ describe('upgrade from release 0.1 (nedb files)', () => {
     const dataDir = join(await freshDir(), 'data');
     await cp(fixture, dataDir, { recursive: true });
     await mkdir(join(dataDir, 'store.lock'));
-    await expect(SqliteStore.open({ dataDir })).rejects.toThrow(/in use by a running wxlogin of the previous release/);
+    await expect(SqliteStore.open({ dataDir })).rejects.toThrow(
+      /in use by a running wxlogin of the previous release/,
+    );
     expect(await readdir(dataDir)).toContain('users.db');
   });
 });

@@ -384,7 +384,7 @@ class SqliteDriver implements StoreDriver {
     key: { appid: string; openid: string },
     set: Partial<IdentityDoc>,
     onInsert: IdentityDoc,
-  ): Promise<IdentityDoc> {
+  ): Promise<{ identity: IdentityDoc; created: boolean }> {
     const identities = this.collection<IdentityDoc>('identities');
     const spec = TABLES.identities;
     const { columns: setColumns } = identities.assignments({ set });
@@ -399,9 +399,11 @@ class SqliteDriver implements StoreDriver {
     const values = spec.columns.map((c) =>
       encode(c.type, valueAt({ ...onInsert, ...set, ...key }, c.path)),
     );
-    return this.connection.write('upsert identity', text, (statement) =>
-      identities.toDoc(statement.get(...values) as Row),
-    );
+    return this.connection.write('upsert identity', text, (statement) => {
+      const identity = identities.toDoc(statement.get(...values) as Row);
+      // ON CONFLICT keeps the stored id: the candidate's id back means the row is new.
+      return { identity, created: identity._id === onInsert._id };
+    });
   }
 
   acquireLease(appid: string, holder: string, until: Date, now: Date): Promise<boolean> {

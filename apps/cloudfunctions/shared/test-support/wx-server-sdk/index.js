@@ -4,6 +4,7 @@
 //   prefix, turns all-digit values into numbers, skips blacklisted keys, adds ENV and SOURCE;
 // - openapi calls resolve the camelCased WeChat answer with errCode 0 and errMsg "<api>:ok", and
 //   reject with { errCode, errMsg: "<api>:fail <errmsg>" } as CloudSDKError does.
+// - database() is the cloud database of ./database.js (see the list of what it reproduces there).
 // Where the real cloud calls WeChat with the function's own app credentials, this calls the
 // emulator given by WXSTANDIN_API_ORIGIN with WXSTANDIN_APPID / WXSTANDIN_SECRET.
 
@@ -11,11 +12,23 @@ const DYNAMIC_CURRENT_ENV = Symbol.for('DYNAMIC_CURRENT_ENV');
 const WX_PREFIX = 'WX_';
 const CONTEXT_KEYS_BLACKLIST = ['API_TOKEN', 'TRIGGER_API_TOKEN_V0'];
 
-let initialized = false;
+const { createDatabaseApi } = require('./database.js');
 
-function init() {
+let initialized = false;
+let cloudConfig = {};
+
+/** Like the SDK's defaultInit: the first call wins, later ones are ignored. */
+function init(config = {}) {
+  if (initialized) return;
   initialized = true;
+  cloudConfig = { ...config };
 }
+
+const databaseApi = createDatabaseApi({
+  isInitialized: () => initialized,
+  getCloudConfig: () => cloudConfig,
+  dynamicCurrentEnv: DYNAMIC_CURRENT_ENV,
+});
 
 function getWXContext() {
   const wxContext = {};
@@ -89,4 +102,13 @@ const openapi = {
   },
 };
 
-module.exports = { init, getWXContext, openapi, DYNAMIC_CURRENT_ENV, CloudSDKError };
+module.exports = {
+  init,
+  getWXContext,
+  openapi,
+  database: databaseApi.database,
+  DYNAMIC_CURRENT_ENV,
+  CloudSDKError,
+  // Test-only, not part of wx-server-sdk: database controls shared by every copy in the process.
+  __standin: { database: databaseApi.control },
+};
