@@ -89,7 +89,9 @@ async function printSummary() {
     );
   }
   lines.push(
-    `server           ${server}   (store: embedded, DATA_DIR ${process.env.DATA_DIR ?? './.data'})`,
+    process.env.MONGODB_URL
+      ? `server           ${server}   (store: MongoDB)`
+      : `server           ${server}   (store: SQLite, ${join(process.env.DATA_DIR ?? './.data', 'wxlogin.sqlite')})`,
     `app              ${appid}`,
     ...(oaAppid ? [`Official Account ${oaAppid}: web login page at ${server}/`] : []),
     '',

@@ -117,6 +117,23 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
+  it('refuses calls after close instead of touching a closed database', async () => {
+    const dataDir = await freshDir();
+    const store = await SqliteStore.open({ dataDir });
+    // A login still running at close ends as store_unavailable (libsql would abort the process
+    // on a closed connection), and the write of this turn that it made is committed by close.
+    const pending = store.users.upsertLogin({ appid: 'wxa', openid: 'late', now: new Date() });
+    await store.close();
+    await expect(pending).rejects.toMatchObject({ code: 'store_unavailable' });
+    const reopened = await SqliteStore.open({ dataDir });
+    expect(await reopened.users.findIdentity('wxa', 'late')).not.toBeNull();
+    await reopened.close();
+    await expect(store.users.findUser('x')).rejects.toMatchObject({ code: 'store_unavailable' });
+    await expect(
+      store.users.upsertLogin({ appid: 'wxa', openid: 'after', now: new Date() }),
+    ).rejects.toMatchObject({ code: 'store_unavailable' });
+  });
+
   it('stops with one line naming the file when it is not a SQLite database', async () => {
     const dataDir = await freshDir();
     const file = join(dataDir, SQLITE_FILE);

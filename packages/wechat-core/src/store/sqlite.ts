@@ -52,6 +52,10 @@ export function isSqliteUniqueViolation(error: unknown): error is Error {
   );
 }
 
+function closedError(): WechatAuthError {
+  return new WechatAuthError('store_unavailable', 'embedded store: closed');
+}
+
 function unavailable(what: string, error: unknown): WechatAuthError {
   if (error instanceof WechatAuthError) return error;
   return new WechatAuthError('store_unavailable', `embedded store: ${what} failed`, {
@@ -69,6 +73,7 @@ interface Batch {
  */
 class Connection {
   private batch: Batch | null = null;
+  private closed = false;
   private readonly statements = new Map<string, Statement>();
 
   constructor(readonly db: Database.Database) {}
@@ -96,6 +101,7 @@ class Connection {
   }
 
   read<R>(what: string, sql: string, use: (statement: Statement) => R): Promise<R> {
+    if (this.closed) return Promise.reject(closedError());
     const work = this.statement(sql, use);
     if (this.batch) return this.inBatch(what, work);
     try {
@@ -106,6 +112,7 @@ class Connection {
   }
 
   write<R>(what: string, sql: string, use: (statement: Statement) => R): Promise<R> {
+    if (this.closed) return Promise.reject(closedError());
     const work = this.statement(sql, use);
     if (!this.batch) {
       try {
@@ -162,9 +169,15 @@ class Connection {
     for (const waiter of batch.waiters.splice(0)) waiter.fail(failure);
   }
 
-  /** Waits for the open batch, if any, to commit. */
-  async settled(): Promise<void> {
-    if (this.batch) await new Promise<void>((resolve) => setImmediate(resolve));
+  /**
+   * Commits the open batch, if any, and closes the database. Calls made afterwards (a request
+   * still running at shutdown) are refused: libsql aborts the process on a closed connection.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.batch) this.commit(this.batch);
+    this.db.close();
   }
 }
 
@@ -447,10 +460,10 @@ class SqliteDriver implements StoreDriver {
     setImmediate(sweep);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    await this.connection.settled();
-    this.connection.db.close();
+    this.connection.close();
+    return Promise.resolve();
   }
 }
 
