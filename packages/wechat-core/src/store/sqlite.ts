@@ -210,6 +210,9 @@ function isCondition(value: unknown): value is Condition {
 /** One table seen through the port: documents in, documents out, SQL generated once per shape. */
 class SqliteCollection<T extends { _id: string }> implements CollectionPort<T> {
   private readonly byPath: ReadonlyMap<string, ColumnSpec>;
+  private readonly paths: readonly (readonly string[])[];
+  /** SQL and parameter order of each filter shape seen (fields and condition kinds). */
+  private readonly shapes = new Map<string, { sql: string; encode: ((v: unknown) => unknown)[] }>();
   private readonly selectList: string;
 
   constructor(
@@ -217,6 +220,8 @@ class SqliteCollection<T extends { _id: string }> implements CollectionPort<T> {
     private readonly spec: TableSpec,
   ) {
     this.byPath = new Map(spec.columns.map((c) => [c.path, c]));
+    // Paths are one field or one object field deep (profile.nickname): split them once.
+    this.paths = spec.columns.map((c) => c.path.split('.'));
     this.selectList = spec.columns.map((c) => c.column).join(', ');
   }
 
@@ -226,26 +231,46 @@ class SqliteCollection<T extends { _id: string }> implements CollectionPort<T> {
     return column;
   }
 
-  /** `WHERE ...` and its parameters; the SQL depends only on the filter's shape. */
+  /** `WHERE ...` and its parameters; the SQL depends only on the filter's shape (cached). */
   private where(filter: Filter): { sql: string; params: unknown[] } {
-    const parts: string[] = [];
-    const params: unknown[] = [];
-    for (const [path, value] of Object.entries(filter)) {
-      const { column, type } = this.column(path);
-      if (!isCondition(value)) {
-        parts.push(`${column} = ?`);
-        params.push(encode(type, value));
-      } else if ('$exists' in value) {
-        parts.push(`${column} IS ${value.$exists ? 'NOT ' : ''}NULL`);
-      } else if ('$gt' in value) {
-        parts.push(`${column} > ?`);
-        params.push(encode(type, value.$gt));
-      } else {
-        parts.push(`${column} <= ?`);
-        params.push(encode(type, value.$lte));
-      }
+    let shape = '';
+    for (const key in filter) {
+      const value = filter[key];
+      shape += `${key}${isCondition(value) ? `:${Object.keys(value)[0] ?? ''}` : ''},`;
     }
-    return { sql: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', params };
+    let compiled = this.shapes.get(shape);
+    if (!compiled) {
+      const parts: string[] = [];
+      const encoders: ((v: unknown) => unknown)[] = [];
+      for (const [path, value] of Object.entries(filter)) {
+        const { column, type } = this.column(path);
+        const encodeValue = (v: unknown) => encode(type, v);
+        if (!isCondition(value)) {
+          parts.push(`${column} = ?`);
+          encoders.push(encodeValue);
+        } else if ('$exists' in value) {
+          parts.push(`${column} IS ${value.$exists ? 'NOT ' : ''}NULL`);
+          encoders.push(() => undefined); // no parameter
+        } else if ('$gt' in value) {
+          parts.push(`${column} > ?`);
+          encoders.push((v) => encodeValue((v as { $gt: Date }).$gt));
+        } else {
+          parts.push(`${column} <= ?`);
+          encoders.push((v) => encodeValue((v as { $lte: Date }).$lte));
+        }
+      }
+      compiled = { sql: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', encode: encoders };
+      this.shapes.set(shape, compiled);
+    }
+    const params: unknown[] = [];
+    let i = 0;
+    for (const key in filter) {
+      const value = filter[key];
+      const encoded = (compiled.encode[i] as (v: unknown) => unknown)(value);
+      if (encoded !== undefined) params.push(encoded);
+      i += 1;
+    }
+    return { sql: compiled.sql, params };
   }
 
   /** Column assignments of a change: an object field sets (or clears) each of its columns. */
@@ -269,19 +294,23 @@ class SqliteCollection<T extends { _id: string }> implements CollectionPort<T> {
     return { columns, params };
   }
 
+  /** A row (columns in spec order) as its document; runs on every read, so no allocation spare. */
   toDoc(row: Row): T {
     const doc: Record<string, unknown> = {};
     for (const name of this.spec.objects ?? []) doc[name] = {};
-    this.spec.columns.forEach((spec, i) => {
+    const columns = this.spec.columns;
+    for (let i = 0; i < columns.length; i += 1) {
       const value = row[i];
-      if (value === null || value === undefined) return;
-      const keys = spec.path.split('.');
-      let target = doc;
-      for (const key of keys.slice(0, -1)) {
-        target = (target[key] ??= {}) as Record<string, unknown>;
+      if (value === null || value === undefined) continue;
+      const { type } = columns[i] as ColumnSpec;
+      const [first, second] = this.paths[i] as readonly string[];
+      if (second === undefined) {
+        doc[first as string] = decode(type, value);
+      } else {
+        const inner = (doc[first as string] ??= {}) as Record<string, unknown>;
+        inner[second] = decode(type, value);
       }
-      target[keys[keys.length - 1] as string] = decode(spec.type, value);
-    });
+    }
     return doc as T;
   }
 
