@@ -27,6 +27,7 @@ try {
     mongodbUrl: config.mongodbUrl,
     dataDir: config.dataDir,
     busyTimeoutMs: config.sqliteBusyTimeoutMs,
+    progress: (line) => process.stderr.write(`wxlogin-server: embedded store: ${line}\n`),
   });
 } catch (error) {
   die(

@@ -17,6 +17,8 @@ export interface StoreConfig {
   dataDir: string;
   /** SQLite only: how long a write waits for another process's lock. Default 3000 ms. */
   busyTimeoutMs?: number | undefined;
+  /** SQLite only: lines about long work at open (the upgrade from release 0.1). */
+  progress?: (line: string) => void;
 }
 
 /**
@@ -32,6 +34,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   return SqliteStore.open({
     dataDir: config.dataDir,
     ...(config.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: config.busyTimeoutMs }),
+    ...(config.progress ? { progress: config.progress } : {}),
   });
 }
 

@@ -29,7 +29,7 @@ export function describeStoreContract(
     let store: Store;
     let seq = 0;
     const openid = () => `openid-${Date.now()}-${(seq += 1)}`;
-    // Anchored to the real clock: TTL indexes (MongoDB's and nedb's) delete by the real time.
+    // Anchored to the real clock: MongoDB's TTL index and SQLite's sweep delete by the real time.
     const base = Math.floor(Date.now() / 1000) * 1000;
     const at = (ms: number) => new Date(base + ms);
 

@@ -5,6 +5,9 @@
  */
 import type { CollectionName } from './port.js';
 
+/** The database file under DATA_DIR. */
+export const SQLITE_FILE = 'wxlogin.sqlite';
+
 export type ColumnType = 'text' | 'date' | 'blob';
 
 export interface ColumnSpec {

@@ -9,7 +9,7 @@ import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Database from 'libsql';
 import type { CollectionName } from './port.js';
-import { TABLES } from './sqlite-schema.js';
+import { SQLITE_FILE, TABLES } from './sqlite-schema.js';
 
 const UPGRADE = 'nedb-0.1';
 const RENAMED_SUFFIX = `.${UPGRADE}`;
@@ -53,7 +53,11 @@ function rowOf(name: CollectionName, doc: Record<string, unknown>): unknown[] {
   });
 }
 
-export async function upgradeFromNedb(db: Database.Database, dataDir: string): Promise<void> {
+export async function upgradeFromNedb(
+  db: Database.Database,
+  dataDir: string,
+  progress: (line: string) => void = () => undefined,
+): Promise<void> {
   const files = NEDB_COLLECTIONS.map((name) => ({ name, path: join(dataDir, `${name}.db`) }));
   const present: typeof files = [];
   for (const file of files) if (await exists(file.path)) present.push(file);
@@ -61,6 +65,7 @@ export async function upgradeFromNedb(db: Database.Database, dataDir: string): P
 
   const done = () => db.prepare('SELECT 1 FROM upgrades WHERE name = ?').get(UPGRADE) !== undefined;
   if (!done()) {
+    progress(`importing release 0.1's data files in ${dataDir} into ${SQLITE_FILE} (once)`);
     const documents = new Map<CollectionName, Record<string, unknown>[]>();
     for (const file of present) documents.set(file.name, await readNedb(file.path));
     db.exec('BEGIN IMMEDIATE');
@@ -78,6 +83,8 @@ export async function upgradeFromNedb(db: Database.Database, dataDir: string): P
         db.prepare('INSERT INTO upgrades (name, done_at) VALUES (?, ?)').run(UPGRADE, Date.now());
       }
       db.exec('COMMIT');
+      const counts = [...documents].map(([name, docs]) => `${docs.length} ${name}`).join(', ');
+      progress(`imported ${counts}; the old files are kept as <name>.db${RENAMED_SUFFIX}`);
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
       throw new Error(

@@ -189,7 +189,14 @@ describe('upgrade from release 0.1 (nedb files)', () => {
     // A lock left by a 0.1 process that was killed: stale, so the upgrade goes ahead.
     await mkdir(join(dataDir, 'store.lock'));
     await utimes(join(dataDir, 'store.lock'), new Date(0), new Date(0));
-    const store = await SqliteStore.open({ dataDir });
+    const lines: string[] = [];
+    const store = await SqliteStore.open({ dataDir, progress: (line) => lines.push(line) });
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^importing release 0\.1's data files in .* into wxlogin\.sqlite \(once\)$/,
+      ),
+      'imported 2 users, 3 identities, 2 sessions, 1 access_tokens, 1 rewards; the old files are kept as <name>.db.nedb-0.1',
+    ]);
     const a = await store.users.findUser(known.userA);
     expect(a).toMatchObject({
       id: known.userA,

@@ -25,10 +25,16 @@ import type {
   StoreDriver,
 } from './port.js';
 import { PortStore } from './repositories.js';
-import { type ColumnSpec, MIGRATIONS, TABLES, type TableSpec } from './sqlite-schema.js';
+import {
+  type ColumnSpec,
+  MIGRATIONS,
+  SQLITE_FILE,
+  TABLES,
+  type TableSpec,
+} from './sqlite-schema.js';
 import { upgradeFromNedb } from './sqlite-upgrade.js';
 
-export const SQLITE_FILE = 'wxlogin.sqlite';
+export { SQLITE_FILE };
 
 export interface SqliteStoreOptions {
   /** Folder for the database file and avatars; created when missing. */
@@ -37,6 +43,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** How often expired sessions are deleted. Default 10 minutes; 0 turns the sweep off. */
   sweepIntervalMs?: number;
+  /** Lines about long work at open (the upgrade from release 0.1), for the operator. */
+  progress?: (line: string) => void;
 }
 
 type Statement = Database.Statement<unknown[]>;
@@ -525,7 +533,7 @@ export class SqliteStore extends PortStore {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       migrate(db, file);
-      await upgradeFromNedb(db, options.dataDir);
+      await upgradeFromNedb(db, options.dataDir, options.progress);
     } catch (error) {
       db.close();
       if (error instanceof Error && error.message.startsWith('embedded store:')) throw error;
