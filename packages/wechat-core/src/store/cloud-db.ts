@@ -17,14 +17,8 @@
  */
 import { WechatAuthError } from '../errors.js';
 import type { IdentityDoc } from './documents.js';
-import type {
-  Change,
-  CollectionName,
-  CollectionPort,
-  Condition,
-  Filter,
-  StoreDriver,
-} from './port.js';
+import type { Change, CollectionName, CollectionPort, Filter, StoreDriver } from './port.js';
+import { isCondition } from './port.js';
 import { PortStore } from './repositories.js';
 import type { AvatarRepository, StoredAvatar } from './types.js';
 
@@ -127,10 +121,6 @@ async function transact<T>(
 }
 
 // ---- Documents ----
-
-function isCondition(value: unknown): value is Condition {
-  return typeof value === 'object' && value !== null && !(value instanceof Date);
-}
 
 function same(a: unknown, b: unknown): boolean {
   return a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;

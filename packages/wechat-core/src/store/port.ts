@@ -12,6 +12,10 @@ export type CollectionName = 'users' | 'identities' | 'sessions' | 'access_token
 /** A condition on one field. `$exists: false` also matches a field set to null by a driver. */
 export type Condition = { $exists: boolean } | { $gt: Date } | { $lte: Date };
 
+export function isCondition(value: unknown): value is Condition {
+  return typeof value === 'object' && value !== null && !(value instanceof Date);
+}
+
 /**
  * Equality or one condition per field, all of which must hold. Keys are document fields
  * (`_id`, `userId`, ...); drivers map them to their own columns or paths.

@@ -16,14 +16,8 @@ import Database from 'libsql';
 import { WechatAuthError } from '../errors.js';
 import { EmbeddedAvatars } from './embedded-avatars.js';
 import type { IdentityDoc } from './documents.js';
-import type {
-  Change,
-  CollectionName,
-  CollectionPort,
-  Condition,
-  Filter,
-  StoreDriver,
-} from './port.js';
+import type { Change, CollectionName, CollectionPort, Filter, StoreDriver } from './port.js';
+import { isCondition } from './port.js';
 import { PortStore } from './repositories.js';
 import {
   type ColumnSpec,
@@ -209,10 +203,6 @@ function valueAt(doc: unknown, path: string): unknown {
     current = (current as Record<string, unknown>)[key];
   }
   return current;
-}
-
-function isCondition(value: unknown): value is Condition {
-  return typeof value === 'object' && value !== null && !(value instanceof Date);
 }
 
 /** One table seen through the port: documents in, documents out, SQL generated once per shape. */
