@@ -100,6 +100,12 @@ async function printSummary() {
   );
   if (useEmulator) {
     lines.push(
+      `DEV ONLY: codes from DevTools' wx.login (the tourist appid's "the code is a mock one", or any`,
+      `code DevTools got for ${appid}) log in one local test user. Real WeChat refuses them.`,
+    );
+  }
+  if (useEmulator) {
+    lines.push(
       '',
       'Try a login (a code from the emulator plays the part of wx.login):',
       `  CODE=$(curl -s -X POST ${emulatorUrl}/__control/login-codes -d '{"appid":"${appid}"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).codes[0]')`,
@@ -125,6 +131,9 @@ if (useEmulator) {
     '--app',
     `${appid}:${secret}`,
     ...(oaAppid && oaSecret ? ['--app', `${oaAppid}:${oaSecret}`] : []),
+    // DevTools preview offline: DevTools' own wx.login codes log in one local user (dev only).
+    '--devtools-app',
+    appid,
   ]);
 }
 start('server', [join(root, 'apps/server/bin/wxlogin-server.js')], {

@@ -20,7 +20,8 @@ let server: ServerProcess | undefined;
 let dataDir = '';
 
 beforeAll(async () => {
-  emulator = await startEmulatorProcess({ apps: [APP] });
+  // DevTools mode for the app, as `npm start` runs it: minted codes keep their rules.
+  emulator = await startEmulatorProcess({ apps: [APP], devtoolsApps: [APP.appid] });
   dataDir = await mkdtemp(join(tmpdir(), 'wxlogin-mp-'));
   server = await startServer({ app: APP, emulatorUrl: emulator.url, dataDir });
 });
@@ -31,7 +32,7 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-/** One "phone": a fixed openid, so every wx.login is the same WeChat user. */
+/** One "phone" with the app's real appid: a fixed openid, so every wx.login is that user. */
 function phone(openid: string) {
   const control = emulator?.control;
   if (!control || !server) throw new Error('stack not started');
@@ -39,10 +40,27 @@ function phone(openid: string) {
     realHttp,
     async () => (await control.mintLoginCode({ appid: APP.appid, openid })).code,
   );
+  wx.appid = APP.appid;
   return { wx, auth: new AuthService(wx, new HttpTransport(wx, server.url)), control };
 }
 
 describe('client services against the real server and emulator', () => {
+  it('previews in DevTools without an appid: the mock code logs in one local user', async () => {
+    if (!server) throw new Error('stack not started');
+    const devtools = () => {
+      const wx = new WxStandin(realHttp); // appid: touristappid, as DevTools without one
+      return { wx, auth: new AuthService(wx, new HttpTransport(wx, server?.url ?? '')) };
+    };
+    const first = devtools();
+    await first.auth.ensureLoggedIn();
+    const second = devtools();
+    await second.auth.ensureLoggedIn();
+    expect(first.auth.user?.id).toBeTruthy();
+    expect(second.auth.user?.id).toBe(first.auth.user?.id);
+    // The tourist appid is not sent: the server's default app (the dev app) answers.
+    expect(first.wx.requests.some((r) => r.appid)).toBe(false);
+  });
+
   it('logs in at launch, saves profile and phone, and the stored token works on /me', async () => {
     const { wx, auth, control } = phone('oMiniprogramUser000000000001');
     await auth.ensureLoggedIn();

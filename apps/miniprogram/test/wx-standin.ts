@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { DEVTOOLS_MOCK_CODE } from '@wxlogin/wechat-emulator';
 import type { WxApi } from '../miniprogram/services/wx-api.js';
 
 export interface StandinResponse {
@@ -38,9 +39,15 @@ export class WxStandin implements WxApi {
       Promise.resolve(`code-${this.loginCalls}`),
   ) {}
 
+  /**
+   * wx.login as DevTools does it: under the tourist appid (no real appid) every code is the literal
+   * "the code is a mock one", whatever `mintCode` would give; with a real appid, `mintCode`.
+   */
   login(option: Parameters<WxApi['login']>[0]): void {
     this.loginCalls += 1;
-    this.mintCode().then(
+    const code =
+      this.appid === 'touristappid' ? Promise.resolve(DEVTOOLS_MOCK_CODE) : this.mintCode();
+    code.then(
       (code) => option.success?.({ code }),
       (error: unknown) => option.fail?.({ errMsg: `login:fail ${String(error)}` }),
     );

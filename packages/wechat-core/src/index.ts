@@ -13,7 +13,7 @@ export type { OAuthGrant, OAuthScope, OAuthUserInfo } from './wechat/oauth.js';
 export { StableTokenBroker } from './wechat/token-broker.js';
 export type { StableTokenBrokerOptions } from './wechat/token-broker.js';
 export { errorFromErrcode, ACCESS_TOKEN_ERRCODES } from './wechat/errcodes.js';
-export { parseInput } from './auth/schemas.js';
+export { parseInput, wechatCode } from './auth/schemas.js';
 
 export { decryptOpenData, verifyRawDataSignature, decodeBase64Strict } from './crypto/open-data.js';
 export type { DecryptOpenDataInput } from './crypto/open-data.js';

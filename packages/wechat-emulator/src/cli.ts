@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 /**
- * wechat-emulator [--port 4000] [--host 127.0.0.1] [--app appid:secret ...] [--verbose]
+ * wechat-emulator [--port 4000] [--host 127.0.0.1] [--app appid:secret ...]
+ *                 [--devtools-app appid ...] [--verbose]
+ * --devtools-app: unknown wx.login codes of that app (WeChat DevTools' "the code is a mock one"
+ * under the tourist appid, or real codes DevTools got from WeChat) log in one local test user.
+ * Dev only: real WeChat refuses such codes.
  * Prints "listening on http://127.0.0.1:<port>" when ready; stops cleanly on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
@@ -19,6 +23,7 @@ const { values } = (() => {
         port: { type: 'string', default: '4000' },
         host: { type: 'string', default: '127.0.0.1' },
         app: { type: 'string', multiple: true, default: [] },
+        'devtools-app': { type: 'string', multiple: true, default: [] },
         verbose: { type: 'boolean', default: false },
       },
     });
@@ -37,8 +42,16 @@ const apps: AppRecord[] = values.app.map((pair) => {
   return { appid: pair.slice(0, at), secret: pair.slice(at + 1) };
 });
 
+const devtoolsApps = values['devtools-app'];
+for (const appid of devtoolsApps) {
+  if (!apps.some((app) => app.appid === appid))
+    fail(`--devtools-app ${appid} is not one of the --app apps`);
+}
+
 const emulator = await startEmulator({
   apps,
+  devtoolsApps,
+  log: (line) => process.stdout.write(`${line}\n`),
   host: values.host,
   port,
   logger: values.verbose,
@@ -49,6 +62,11 @@ process.stdout.write(`listening on ${emulator.url}\n`);
 process.stdout.write(
   `apps: ${apps.map((a) => a.appid).join(', ') || '(none; add with POST /__control/apps)'}\n`,
 );
+if (devtoolsApps.length > 0) {
+  process.stdout.write(
+    `DEV ONLY: WeChat DevTools codes log in a local user for ${devtoolsApps.join(', ')}\n`,
+  );
+}
 
 let stopping = false;
 const stop = (signal: string) => {

@@ -152,9 +152,12 @@ const CLI_PATH = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 export function startEmulatorProcess(options: {
   apps: readonly { appid: string; secret: string }[];
   port?: number;
+  /** Apps in DevTools mode (--devtools-app). */
+  devtoolsApps?: readonly string[];
 }): Promise<EmulatorProcess> {
   const args = [CLI_PATH, '--port', String(options.port ?? 0)];
   for (const app of options.apps) args.push('--app', `${app.appid}:${app.secret}`);
+  for (const appid of options.devtoolsApps ?? []) args.push('--devtools-app', appid);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
@@ -168,6 +171,7 @@ export function startEmulatorProcess(options: {
       if (!match?.[1]) return;
       clearTimeout(timer);
       child.stdout.off('data', onData);
+      child.stdout.resume(); // later lines (DevTools logins) are not read: never let them block it
       const url = match[1];
       resolve({
         url,

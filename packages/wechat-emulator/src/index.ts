@@ -8,4 +8,4 @@ export type {
   MintedLoginCodes,
 } from './control-client.js';
 export { encryptOpenData, signRawData } from './open-data.js';
-export { EmulatorState, sessionKeySignature } from './state.js';
+export { DEVTOOLS_MOCK_CODE, EmulatorState, devtoolsOpenid, sessionKeySignature } from './state.js';

@@ -10,6 +10,10 @@ export interface EmulatorOptions {
   /** 0 picks a free port. */
   port?: number;
   logger?: boolean;
+  /** Apps whose unknown login codes log in one local user (DevTools preview; see EmulatorState). */
+  devtoolsApps?: readonly string[];
+  /** Where such logins are reported. */
+  log?: (line: string) => void;
 }
 
 export interface RunningEmulator {
@@ -38,7 +42,7 @@ export function buildEmulatorApp(state: EmulatorState, logger = false): FastifyI
 
 /** Starts an emulator inside this process. Tests that want the real process use startEmulatorProcess. */
 export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
-  const state = new EmulatorState(options.apps);
+  const state = new EmulatorState(options.apps, new Set(options.devtoolsApps), options.log);
   const app = buildEmulatorApp(state, options.logger ?? false);
   const host = options.host ?? '127.0.0.1';
   await app.listen({ host, port: options.port ?? 0 });

@@ -2,7 +2,7 @@
  * The emulator's memory: apps, users, codes, tokens, faults and call counters.
  * Everything WeChat would remember lives here; the route files only translate HTTP.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 
 export const LOGIN_CODE_TTL_MS = 5 * 60_000;
 export const PHONE_CODE_TTL_MS = 5 * 60_000;
@@ -125,7 +125,16 @@ export class EmulatorState {
   readonly calls = new Map<string, number>();
   private clockOffsetMs = 0;
 
-  constructor(private readonly initialApps: readonly AppRecord[]) {
+  /**
+   * @param devtoolsApps apps whose unknown login codes log in one local test user (DevTools
+   *   preview offline; see exchangeLoginCode). Real WeChat has no such mode.
+   * @param log where such a login is reported (the CLI prints it).
+   */
+  constructor(
+    private readonly initialApps: readonly AppRecord[],
+    readonly devtoolsApps: ReadonlySet<string> = new Set(),
+    private readonly log: (line: string) => void = () => undefined,
+  ) {
     this.reset();
   }
 
@@ -246,6 +255,7 @@ export class EmulatorState {
     | { openid: string; session_key: string; unionid?: string } {
     const entry = this.loginCodes.get(code);
     const now = this.now();
+    if (!entry && this.devtoolsApps.has(appid)) return this.exchangeDevtoolsCode(appid, code, now);
     if (!entry || entry.appid !== appid || now - entry.issuedAt > LOGIN_CODE_TTL_MS) {
       return { errcode: 40029, errmsg: 'invalid code' };
     }
@@ -267,6 +277,42 @@ export class EmulatorState {
       session_key: entry.sessionKey,
       ...(user.unionid ? { unionid: user.unionid } : {}),
     };
+  }
+
+  /**
+   * DevTools preview, offline (a mode real WeChat does not have). WeChat DevTools without an appid
+   * (touristappid) answers wx.login with the literal code "the code is a mock one"; with a real
+   * appid it hands out real WeChat codes, which only WeChat can exchange. For an app started in
+   * DevTools mode, a code this emulator never minted (either kind) logs in one stable local user
+   * per appid, with a fresh session_key as wx.login would give. Codes minted through the control
+   * API keep their rules (single use, 5 minutes), and so does the minute quota.
+   */
+  private exchangeDevtoolsCode(
+    appid: string,
+    code: string,
+    now: number,
+  ): { errcode: number; errmsg: string } | { openid: string; session_key: string } {
+    const openid = devtoolsOpenid(appid);
+    const key = this.userKey(appid, openid);
+    let user = this.users.get(key);
+    if (!user) {
+      user = { appid, openid, unionid: undefined, sessionKey: '', recentExchanges: [] };
+      this.users.set(key, user);
+    }
+    user.recentExchanges = user.recentExchanges.filter((t) => now - t < 60_000);
+    if (user.recentExchanges.length >= LOGIN_RATE_LIMIT_PER_MINUTE) {
+      return {
+        errcode: 45011,
+        errmsg: 'api minute-quota reach limit  mustslower  retry next minute',
+      };
+    }
+    user.recentExchanges.push(now);
+    user.sessionKey = makeSessionKey(); // wx.login rotates it
+    const kind = code === DEVTOOLS_MOCK_CODE ? 'the tourist mock code' : 'an unknown code';
+    this.log(
+      `DEV ONLY: ${kind} for ${appid} logged in the local DevTools user ${openid} (real WeChat refuses it)`,
+    );
+    return { openid, session_key: user.sessionKey };
   }
 
   /** resetusersessionkey: WeChat issues a new key and forgets the old one. */
@@ -471,6 +517,14 @@ export class EmulatorState {
 
 export function makeSessionKey(): string {
   return randomBytes(16).toString('base64');
+}
+
+/** What wx.login answers in WeChat DevTools under the tourist appid (no real appid). */
+export const DEVTOOLS_MOCK_CODE = 'the code is a mock one';
+
+/** The one local DevTools user of an app: an openid-shaped value derived from the appid. */
+export function devtoolsOpenid(appid: string): string {
+  return `oDevTools${createHash('sha256').update(appid).digest('base64url').slice(0, 19)}`;
 }
 
 /** openids look like WeChat's: 28 characters, "o" then base64url. */

@@ -9,6 +9,7 @@ import {
   loginWithIdentity,
   parseInput,
   saveVerifiedPhone,
+  wechatCode,
 } from '@wxlogin/wechat-core';
 import * as z from 'zod';
 import {
@@ -23,13 +24,7 @@ import {
 
 initCloud();
 
-const phoneEvent = z.strictObject({
-  code: z
-    .string()
-    .min(1)
-    .max(256)
-    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII'),
-});
+const phoneEvent = z.strictObject({ code: wechatCode });
 
 export async function main(event: unknown, _context: unknown) {
   return respond(async () => {

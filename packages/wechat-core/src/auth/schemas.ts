@@ -6,12 +6,15 @@
 import * as z from 'zod';
 import { WechatAuthError } from '../errors.js';
 
-/** wx.login and phone codes: printable ASCII, no spaces. */
-const wechatCode = z
+/**
+ * wx.login and phone codes: whatever WeChat (or DevTools: "the code is a mock one") issues,
+ * bounded in length and free of control characters; WeChat itself decides whether it is valid.
+ */
+export const wechatCode = z
   .string()
   .min(1)
   .max(256)
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII');
+  .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'must not contain control characters');
 const base64Field = (max: number) => z.string().min(1).max(max);
 
 export const loginInput = z.strictObject({ code: wechatCode });
