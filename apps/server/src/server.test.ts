@@ -210,6 +210,16 @@ describe('POST /userinfo', () => {
     });
   });
 
+  it('refuses a cloud:// file ID: the self-hosted server keeps its own avatars (POST /avatar)', async () => {
+    const { token } = await stack.login();
+    const answer = await stack.api('POST', '/userinfo', {
+      token,
+      body: { avatarUrl: 'cloud://prod-1a2b.7465-prod-1a2b-1250000000/avatars/a.png' },
+    });
+    expectError(answer, 'bad_request');
+    expect(answer.body.error?.message).toMatch(/cloud functions/);
+  });
+
   it('decrypts the legacy payload, and answers session_key_stale (409) after the client logged in again', async () => {
     const { token, openid } = await stack.login();
     const payload = await stack.emulator.control.encryptedUserInfo({

@@ -19,6 +19,8 @@ export interface CloudCaller {
   appid: string;
   openid: string;
   unionid?: string;
+  /** The cloud environment this invocation runs in (getWXContext().ENV). */
+  env?: string;
 }
 
 /** The caller WeChat vouches for. Read inside main: the context belongs to this invocation. */
@@ -34,7 +36,8 @@ export function callerIdentity(): CloudCaller {
   }
   const unionid =
     typeof context.UNIONID === 'string' && context.UNIONID ? context.UNIONID : undefined;
-  return { appid, openid, ...(unionid ? { unionid } : {}) };
+  const env = typeof context.ENV === 'string' && context.ENV ? context.ENV : undefined;
+  return { appid, openid, ...(unionid ? { unionid } : {}), ...(env ? { env } : {}) };
 }
 
 let opened: Promise<Store> | undefined;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { APP, setCaller, useCloudHarness } from '../../shared/test-support/harness.js';
+import { APP, CLOUD_ENV, setCaller, useCloudHarness } from '../../shared/test-support/harness.js';
 
 const harness = useCloudHarness();
 afterEach(() => setCaller(undefined));
@@ -24,6 +24,34 @@ describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () 
     expect(result).toMatchObject({
       ok: true,
       user: { nickname: '云端用户', avatarUrl: 'https://example.com/c.png' },
+    });
+  });
+
+  it("accepts an avatar uploaded to this environment's cloud storage (its file ID)", async () => {
+    const main = await harness.load('userinfo');
+    setCaller({ openid: 'oCloudUserinfoAvatar00000001' });
+    const fileId = `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/oCloud/1.png`;
+    expect(await main({ avatarUrl: fileId }, {})).toMatchObject({
+      ok: true,
+      user: { avatarUrl: fileId },
+    });
+    // It is stored as the profile's avatar, in this environment's database.
+    const users = harness.database.dump('users', { env: CLOUD_ENV }) ?? [];
+    expect(users.some((u) => (u.profile as { avatarUrl?: string }).avatarUrl === fileId)).toBe(
+      true,
+    );
+  });
+
+  it.each([
+    ['another environment', 'cloud://other-env-9z9z.7465-other-env-9z9z-1250000000/a.png'],
+    ['no path', `cloud://${CLOUD_ENV}.7465-bucket`],
+    ['a device temp path', 'wxfile://tmp_a1b2c3.png'],
+  ])('refuses an avatar file ID of %s', async (_what, avatarUrl) => {
+    const main = await harness.load('userinfo');
+    setCaller({ openid: 'oCloudUserinfoAvatar00000002' });
+    expect(await main({ avatarUrl }, {})).toMatchObject({
+      ok: false,
+      error: { code: 'bad_request' },
     });
   });
 

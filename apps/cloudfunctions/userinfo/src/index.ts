@@ -48,7 +48,13 @@ export async function main(event: unknown, _context: unknown) {
     return withStore(async (store) => {
       const deps = cloudDeps(store);
       const { user } = await loginWithIdentity(caller, deps);
-      return updateProfile(input, { userId: user.id, appid: caller.appid }, deps);
+      // An avatar uploaded with wx.cloud.uploadFile arrives as a file ID of this environment.
+      return updateProfile(
+        input,
+        { userId: user.id, appid: caller.appid },
+        deps,
+        caller.env ? { cloudEnv: caller.env } : {},
+      );
     });
   });
 }

@@ -9,7 +9,7 @@ import type { UserProfile } from '../store/types.js';
 import { loadUser } from './account.js';
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
-import { parseInput, profileInput } from './schemas.js';
+import { CLOUD_FILE_ID, parseInput, profileInput } from './schemas.js';
 import type { CallerContext } from './sessions.js';
 
 /** The stored session_key of the caller in this app; stale when there is none to use. */
@@ -40,12 +40,42 @@ export async function decryptCallerOpenData(
   return { data, sessionKey };
 }
 
+export interface ProfileOptions {
+  /**
+   * The cloud environment the call runs in (cloud functions only): a `cloud://` avatar file ID is
+   * accepted only from this environment. Absent (the HTTP server), no cloud file ID is accepted.
+   */
+  cloudEnv?: string;
+}
+
+/** A cloud file ID must name the caller's own environment: another env's file is not theirs. */
+function checkCloudFileId(avatarUrl: string, options: ProfileOptions): void {
+  const env = CLOUD_FILE_ID.exec(avatarUrl)?.[1];
+  if (env === undefined) return;
+  if (!options.cloudEnv) {
+    throw new WechatAuthError(
+      'bad_request',
+      'avatarUrl: a cloud:// file ID is accepted only by the cloud functions; upload with POST /avatar',
+    );
+  }
+  if (env !== options.cloudEnv) {
+    throw new WechatAuthError(
+      'bad_request',
+      'avatarUrl: the cloud file belongs to another cloud environment',
+    );
+  }
+}
+
 export async function updateProfile(
   input: unknown,
   caller: CallerContext,
   deps: Pick<AuthDeps, 'store' | 'now'>,
+  options: ProfileOptions = {},
 ): Promise<{ user: PublicUser }> {
   const parsed = parseInput(profileInput, input);
+  if ('avatarUrl' in parsed && parsed.avatarUrl !== undefined) {
+    checkCloudFileId(parsed.avatarUrl, options);
+  }
   let profile: UserProfile;
   if ('encryptedData' in parsed) {
     // Decrypt first: a stale key fails here as session_key_stale, before the signature check

@@ -36,9 +36,25 @@ export const avatarUrl = z
     }
   }, 'must be an http(s) URL');
 
+/**
+ * A cloud storage file ID as wx.cloud.uploadFile answers it: `cloud://<env>.<bucket>/<path>`.
+ * Whether its environment is acceptable is the use-case's decision (updateProfile).
+ * @see https://developers.weixin.qq.com/miniprogram/dev/wxcloudservice/wxcloud/reference-sdk-api/storage/uploadFile/client.uploadFile.md
+ */
+export const CLOUD_FILE_ID = /^cloud:\/\/([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+\/[^\s\\]+$/;
+
+/** The profile's avatar: an http(s) link, or a cloud file ID (checked against the env later). */
+const profileAvatar = z
+  .string()
+  .max(1024)
+  .refine(
+    (s) => CLOUD_FILE_ID.test(s) || avatarUrl.safeParse(s).success,
+    'must be an http(s) URL or a cloud:// file ID',
+  );
+
 export const profileInput = z.union([
   z
-    .strictObject({ nickname: nickname.optional(), avatarUrl: avatarUrl.optional() })
+    .strictObject({ nickname: nickname.optional(), avatarUrl: profileAvatar.optional() })
     .refine(
       (v) => v.nickname !== undefined || v.avatarUrl !== undefined,
       'give nickname or avatarUrl',
