@@ -46,6 +46,8 @@ describe('POST /avatar', () => {
     expect(served.status).toBe(200);
     expect(served.headers.get('content-type')).toBe('image/png');
     expect(served.headers.get('cache-control')).toContain('immutable');
+    expect(served.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(served.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
     expect([...new Uint8Array(await served.arrayBuffer())]).toEqual([...PNG]);
     const saved = await stack.api('POST', '/userinfo', { token, body: { avatarUrl: url } });
     expect((saved.body.user as { avatarUrl: string }).avatarUrl).toBe(url);
