@@ -1,49 +1,129 @@
-/** The project compiles offline as DevTools compiles it (miniprogram-ci, TypeScript plugin). */
+/**
+ * The project compiles offline as DevTools compiles it (miniprogram-ci, TypeScript plugin), and
+ * what it compiled is checked: every script parses as JavaScript, and the WXML keeps the
+ * attributes the platform needs (without `open-type` a button is a plain button: no phone number,
+ * no avatar, no privacy agreement; without `type="nickname"` the input is a plain text field).
+ */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { Script } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-function compile(): Promise<{ code: number | null; files: string[]; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'scripts', 'compile-check.cjs')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      const match = /^COMPILED (.*)$/m.exec(output);
-      resolve({ code, files: match?.[1] ? (JSON.parse(match[1]) as string[]) : [], output });
-    });
-  });
+interface Compiled {
+  code: number | null;
+  files: string[];
+  texts: Record<string, string>;
+  output: string;
 }
 
+async function compile(): Promise<Compiled> {
+  const dir = await mkdtemp(join(tmpdir(), 'wxlogin-compiled-'));
+  const out = join(dir, 'compiled.json');
+  try {
+    const { code, output } = await new Promise<{ code: number | null; output: string }>(
+      (resolve) => {
+        const child = spawn(process.execPath, [join(root, 'scripts', 'compile-check.cjs'), out], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let text = '';
+        child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
+        child.once('exit', (exitCode) => {
+          clearTimeout(timer);
+          resolve({ code: exitCode, output: text });
+        });
+      },
+    );
+    const match = /^COMPILED (.*)$/m.exec(output);
+    const files = match?.[1] ? (JSON.parse(match[1]) as string[]) : [];
+    const texts =
+      code === 0 ? (JSON.parse(await readFile(out, 'utf8')) as Record<string, string>) : {};
+    return { code, files, texts, output };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The part of jsdom used here (the mini-program's tsconfig has no DOM library). */
+interface MarkupElement {
+  getAttribute(name: string): string | null;
+}
+const { JSDOM } = createRequire(import.meta.url)('jsdom') as {
+  JSDOM: new (markup: string) => {
+    window: { document: { getElementById(id: string): MarkupElement | null } };
+  };
+};
+
+/** An element of compiled WXML by id, parsed as markup. */
+function element(wxml: string | undefined, id: string): MarkupElement {
+  const found = new JSDOM(wxml ?? '').window.document.getElementById(id);
+  if (!found) throw new Error(`no #${id} in the compiled WXML`);
+  return found;
+}
+
+let compiled: Compiled;
+beforeAll(async () => {
+  compiled = await compile();
+}, 120_000);
+afterAll(() => undefined);
+
 describe('miniprogram-ci compile', () => {
-  it(
-    'compiles every page and component of app.json without error',
-    { timeout: 120_000 },
-    async () => {
-      const result = await compile();
-      expect(result.code, result.output).toBe(0);
-      const app = JSON.parse(await readFile(join(root, 'miniprogram', 'app.json'), 'utf8')) as {
-        pages: string[];
-      };
-      const targets = [
-        ...app.pages,
-        'components/user-card/user-card',
-        'components/privacy-popup/privacy-popup',
-      ];
-      for (const target of targets) {
-        for (const ext of ['js', 'json', 'wxml', 'wxss'])
-          expect(result.files, `${target}.${ext}`).toContain(`${target}.${ext}`);
-      }
-      expect(result.files).toContain('app.js');
-    },
-  );
+  it('compiles every page and component of app.json without error', async () => {
+    expect(compiled.code, compiled.output).toBe(0);
+    const app = JSON.parse(await readFile(join(root, 'miniprogram', 'app.json'), 'utf8')) as {
+      pages: string[];
+    };
+    const targets = [
+      ...app.pages,
+      'components/user-card/user-card',
+      'components/privacy-popup/privacy-popup',
+    ];
+    for (const target of targets) {
+      for (const ext of ['js', 'json', 'wxml', 'wxss'])
+        expect(compiled.files, `${target}.${ext}`).toContain(`${target}.${ext}`);
+    }
+    expect(compiled.files).toContain('app.js');
+  });
+
+  it('turns every TypeScript file into JavaScript that parses', () => {
+    const scripts = Object.keys(compiled.texts).filter((name) => name.endsWith('.js'));
+    expect(scripts).toContain('app.js');
+    for (const name of scripts) {
+      expect(() => new Script(compiled.texts[name] ?? '', { filename: name }), name).not.toThrow();
+    }
+    expect(compiled.texts['app.js']).toContain('onLaunch');
+  });
+
+  it('keeps the phone button a getPhoneNumber button wired to the page', () => {
+    const button = element(compiled.texts['pages/phone/phone.wxml'], 'bind-phone');
+    expect(button.getAttribute('open-type')).toBe('getPhoneNumber');
+    expect(button.getAttribute('bindgetphonenumber')).toBe('onGetPhoneNumber');
+    expect(compiled.texts['pages/phone/phone.js']).toContain('onGetPhoneNumber');
+  });
+
+  it('keeps the avatar button a chooseAvatar button and the nickname input a nickname input', () => {
+    const wxml = compiled.texts['pages/profile/profile.wxml'];
+    const avatar = element(wxml, 'choose-avatar');
+    expect(avatar.getAttribute('open-type')).toBe('chooseAvatar');
+    expect(avatar.getAttribute('bindchooseavatar')).toBe('onChooseAvatar');
+    expect(element(wxml, 'nickname').getAttribute('type')).toBe('nickname');
+    expect(compiled.texts['pages/profile/profile.js']).toContain('onChooseAvatar');
+  });
+
+  it('keeps the privacy popup an agreePrivacyAuthorization button', () => {
+    const button = element(
+      compiled.texts['components/privacy-popup/privacy-popup.wxml'],
+      'agree-privacy',
+    );
+    expect(button.getAttribute('open-type')).toBe('agreePrivacyAuthorization');
+    expect(button.getAttribute('bindagreeprivacyauthorization')).toBe('onAgree');
+    expect(compiled.texts['components/privacy-popup/privacy-popup.js']).toContain('onAgree');
+  });
 });
