@@ -106,13 +106,22 @@ describe('login()', () => {
     ['no code', {}],
     ['a numeric code', { code: 12345 }],
     ['an empty code', { code: '' }],
-    ['a code with spaces', { code: 'a b' }],
+    ['a code with a control character', { code: 'a\u0000b' }],
+    ['a code with a line break', { code: 'a\nb' }],
+    ['a code with a bidi override', { code: 'a\u202eb' }],
     ['a 10 KB code', { code: 'x'.repeat(10_000) }],
     ['an unknown key', { code: 'abc', admin: true }],
     ['a __proto__ key', JSON.parse('{"code":"abc","__proto__":{"admin":true}}') as unknown],
     ['an array', ['abc']],
   ])('returns bad_request for %s', async (_name, input) => {
     expect(await codeOf(login(input, { appid: APP.appid }, deps))).toBe('bad_request');
+  });
+
+  it("hands WeChat any code it could have issued, DevTools' mock code with its spaces included", async () => {
+    // This emulator is not in DevTools mode: like WeChat, it refuses the code (40029).
+    expect(
+      await codeOf(login({ code: 'the code is a mock one' }, { appid: APP.appid }, deps)),
+    ).toBe('invalid_code');
   });
 
   it('returns bad_request for an appid this server is not configured for', async () => {
