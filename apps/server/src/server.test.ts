@@ -235,6 +235,17 @@ describe('POST /userinfo', () => {
     expectError(await stack.api('POST', '/userinfo', { token, body: stale }), 'session_key_stale');
   });
 
+  it("never overwrites the profile with today's anonymous legacy data (微信用户, grey avatar)", async () => {
+    const { token, openid } = await stack.login();
+    await stack.api('POST', '/userinfo', { token, body: { nickname: '自己起的名字' } });
+    // The emulator answers as today's platform does by default: nickname 微信用户, grey avatar.
+    const payload = await stack.emulator.control.encryptedUserInfo({ appid: APP.appid, openid });
+    const answer = await stack.api('POST', '/userinfo', { token, body: payload });
+    expect(answer.status).toBe(200);
+    expect(answer.body.user).toMatchObject({ nickname: '自己起的名字' });
+    expect((answer.body.user as { avatarUrl?: string }).avatarUrl).toBeUndefined();
+  });
+
   it('answers invalid_encrypted_data (400) for a payload watermarked with another appid', async () => {
     const { token, openid } = await stack.login();
     const payload = await stack.emulator.control.encryptedUserInfo({

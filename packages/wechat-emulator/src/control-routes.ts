@@ -115,7 +115,10 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
       city: '',
       province: '',
       country: '',
-      avatarUrl: optStr(b, 'avatarUrl') ?? 'https://thirdwx.qlogo.cn/mmopen/vi_32/emulator/132',
+      // Today's platform answers the legacy interfaces anonymously: "微信用户" and this grey avatar.
+      avatarUrl:
+        optStr(b, 'avatarUrl') ??
+        'https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132',
     };
     const rawData = JSON.stringify(profile);
     const plain = {

@@ -55,6 +55,21 @@ describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () 
     });
   });
 
+  it("never overwrites the profile with today's anonymous CloudID data (微信用户, grey avatar)", async () => {
+    const main = await harness.load('userinfo');
+    setCaller({ openid: 'oCloudUserinfoAnonymous00001' });
+    await main({ nickname: '自己起的名字' }, {});
+    const anonymous = {
+      nickName: '微信用户',
+      avatarUrl:
+        'https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132',
+      watermark: { appid: APP.appid, timestamp: 1 },
+    };
+    const result = await main({ cloudID: resolvedCloudId(anonymous) }, {});
+    expect(result).toMatchObject({ ok: true, user: { nickname: '自己起的名字' } });
+    expect((result.user as { avatarUrl?: string }).avatarUrl).toBeUndefined();
+  });
+
   it('saves the profile behind a CloudID the platform resolved', async () => {
     const main = await harness.load('userinfo');
     setCaller({ openid: 'oCloudUserinfo00000000000002' });

@@ -4,7 +4,13 @@
  * platform replaces with `{ cloudID, data }` (or `{ cloudID, errCode, errMsg }`) before main runs.
  * @see https://developers.weixin.qq.com/miniprogram/dev/wxcloudservice/wxcloud/reference-sdk-api/open/Cloud.CloudID.html
  */
-import { WechatAuthError, loginWithIdentity, updateProfile } from '@wxlogin/wechat-core';
+import {
+  type UserProfile,
+  WechatAuthError,
+  loginWithIdentity,
+  profileFromUserInfo,
+  updateProfile,
+} from '@wxlogin/wechat-core';
 import {
   callerIdentity,
   cloudDeps,
@@ -17,7 +23,10 @@ import {
 initCloud();
 
 /** The profile fields this call sets, from plain fields or a resolved CloudID. */
-function profileInput(event: Record<string, unknown>, appid: string): Record<string, unknown> {
+function profileInput(
+  event: Record<string, unknown>,
+  appid: string,
+): UserProfile | Record<string, unknown> {
   if (!('cloudID' in event)) return event;
   const resolved = event.cloudID;
   if (typeof resolved === 'string') {
@@ -34,20 +43,19 @@ function profileInput(event: Record<string, unknown>, appid: string): Record<str
   if (watermark?.appid !== appid) {
     throw new WechatAuthError('invalid_encrypted_data', 'the open data was issued for another app');
   }
-  const { nickName, avatarUrl } = open.data;
-  return {
-    ...(typeof nickName === 'string' && nickName.trim() ? { nickname: nickName } : {}),
-    ...(typeof avatarUrl === 'string' && avatarUrl ? { avatarUrl } : {}),
-  };
+  return profileFromUserInfo(open.data);
 }
 
 export async function main(event: unknown, _context: unknown) {
   return respond(async () => {
     const caller = callerIdentity();
-    const input = profileInput(eventObject(event), caller.appid);
+    const own = eventObject(event);
+    const input = profileInput(own, caller.appid);
     return withStore(async (store) => {
       const deps = cloudDeps(store);
       const { user } = await loginWithIdentity(caller, deps);
+      // A CloudID of anonymous legacy data (微信用户, the grey avatar) leaves the profile as it is.
+      if ('cloudID' in own && Object.keys(input).length === 0) return { user };
       // An avatar uploaded with wx.cloud.uploadFile arrives as a file ID of this environment.
       return updateProfile(
         input,

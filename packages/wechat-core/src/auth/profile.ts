@@ -12,6 +12,29 @@ import { type PublicUser, toPublicUser } from './public-user.js';
 import { CLOUD_FILE_ID, parseInput, profileInput } from './schemas.js';
 import type { CallerContext } from './sessions.js';
 
+/**
+ * Since 2022-11-09 the legacy getUserInfo/getUserProfile answer anonymous data: the nickname
+ * "微信用户" and a grey default avatar (小程序用户头像昵称获取规则调整公告). Storing them would
+ * overwrite what the user chose with a placeholder.
+ * @see https://developers.weixin.qq.com/community/develop/doc/00022c683e8a80b29bed2142b56c01
+ */
+export const ANONYMOUS_NICKNAME = '微信用户';
+const ANONYMOUS_AVATAR =
+  /^https?:\/\/thirdwx\.qlogo\.cn\/mmopen\/vi_32\/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg\/\d+$/;
+
+/**
+ * The profile fields worth keeping from a legacy userInfo (decrypted, or resolved from a
+ * CloudID): a real nickname and an http(s) avatar, never the anonymous placeholders.
+ */
+export function profileFromUserInfo(data: Record<string, unknown>): UserProfile {
+  const nickname = typeof data.nickName === 'string' ? data.nickName.trim() : '';
+  const avatar = typeof data.avatarUrl === 'string' ? data.avatarUrl : '';
+  return {
+    ...(nickname && nickname !== ANONYMOUS_NICKNAME ? { nickname: nickname.slice(0, 64) } : {}),
+    ...(/^https?:\/\//.test(avatar) && !ANONYMOUS_AVATAR.test(avatar) ? { avatarUrl: avatar } : {}),
+  };
+}
+
 /** The stored session_key of the caller in this app; stale when there is none to use. */
 async function sessionKeyOf(caller: CallerContext, deps: Pick<AuthDeps, 'store'>): Promise<string> {
   const identity = await deps.store.users.findIdentityOfUser(caller.userId, caller.appid);
@@ -86,14 +109,7 @@ export async function updateProfile(
         throw new WechatAuthError('invalid_encrypted_data', 'rawData signature does not match');
       }
     }
-    profile = {
-      ...(typeof data.nickName === 'string' && data.nickName.trim()
-        ? { nickname: data.nickName.trim().slice(0, 64) }
-        : {}),
-      ...(typeof data.avatarUrl === 'string' && /^https?:\/\//.test(data.avatarUrl)
-        ? { avatarUrl: data.avatarUrl }
-        : {}),
-    };
+    profile = profileFromUserInfo(data);
   } else {
     profile = {
       ...(parsed.nickname !== undefined ? { nickname: parsed.nickname } : {}),
