@@ -14,6 +14,8 @@ function cloud(answer: (name: string) => unknown) {
       return Promise.resolve({ result: answer(option.name) });
     },
     uploadFile: (option) => Promise.resolve({ fileID: `cloud://env/${option.cloudPath}` }),
+    // wx.cloud.CloudID answers a special object the platform resolves inside callFunction's data.
+    CloudID: (cloudID) => ({ kind: 'CloudID', cloudID }),
   };
   return { api, calls };
 }
@@ -38,6 +40,26 @@ describe('CloudTransport', () => {
       { name: 'userinfo', data: { nickname: 'n' } },
       { name: 'rewards' },
     ]);
+  });
+
+  it("sends the legacy button's CloudID, never its encrypted data (the cloud holds no key)", async () => {
+    const { api, calls } = cloud(() => ({ ok: true, user: USER }));
+    const transport = new CloudTransport(api);
+    const detail = {
+      encryptedData: 'ZW5j',
+      iv: 'aXY=',
+      rawData: '{}',
+      signature: 's',
+      cloudID: 'c1',
+    };
+    const body = transport.legacyProfileBody(detail);
+    expect(body).toEqual({ cloudID: { kind: 'CloudID', cloudID: 'c1' } });
+    await transport.call('userinfo', body ?? {});
+    expect(calls).toEqual([
+      { name: 'userinfo', data: { cloudID: { kind: 'CloudID', cloudID: 'c1' } } },
+    ]);
+    // No CloudID (declined, or no cloud development): nothing to send.
+    expect(transport.legacyProfileBody({ encryptedData: 'ZW5j', iv: 'aXY=' })).toBeUndefined();
   });
 
   it('turns { ok: false, error } into a ClientError with the same code', async () => {
@@ -71,6 +93,25 @@ describe('HttpTransport from createTransport', () => {
         appid: 'wx1234567890abcdef',
       },
     ]);
+  });
+
+  it("sends the legacy button's encrypted data (the server holds the session_key)", () => {
+    const transport = createTransport(new WxStandin(answer), {
+      kind: 'http',
+      baseUrl: 'http://127.0.0.1:9',
+    });
+    expect(
+      transport.legacyProfileBody({ encryptedData: 'ZW5j', iv: 'aXY=', cloudID: 'c1' }),
+    ).toEqual({ encryptedData: 'ZW5j', iv: 'aXY=' });
+    expect(
+      transport.legacyProfileBody({
+        encryptedData: 'ZW5j',
+        iv: 'aXY=',
+        rawData: 'r',
+        signature: 's',
+      }),
+    ).toEqual({ encryptedData: 'ZW5j', iv: 'aXY=', rawData: 'r', signature: 's' });
+    expect(transport.legacyProfileBody({})).toBeUndefined();
   });
 
   it("sends no appid from DevTools' touristappid (the server's default app answers)", async () => {

@@ -8,7 +8,7 @@
  */
 import type { PublicUser } from '@wxlogin/wechat-core';
 import { ClientError, isClientError } from './errors.js';
-import type { Route, Routes, Transport } from './transport.js';
+import type { LegacyUserInfo, ProfileBody, Route, Routes, Transport } from './transport.js';
 import type { WxApi } from './wx-api.js';
 
 export const SESSION_STORAGE_KEY = 'wxlogin.session';
@@ -90,6 +90,11 @@ export class AuthService {
   /** Uploads a chosen avatar with the session (one re-login on unauthorized, as request does). */
   uploadAvatar(filePath: string): Promise<string> {
     return this.withSession((token) => this.transport.uploadAvatar(filePath, token));
+  }
+
+  /** The userinfo body for the legacy getUserInfo button's answer; undefined if declined. */
+  legacyProfileBody(detail: LegacyUserInfo): ProfileBody | undefined {
+    return this.transport.legacyProfileBody(detail);
   }
 
   /** Runs a call with the stored token; on unauthorized, logs in once and runs it once more. */

@@ -13,6 +13,15 @@ export type ProfileBody =
   | { cloudID: unknown };
 export type PhoneBody = { code: string } | { encryptedData: string; iv: string };
 
+/** What the legacy getUserInfo button hands the page. */
+export interface LegacyUserInfo {
+  encryptedData?: string | undefined;
+  iv?: string | undefined;
+  rawData?: string | undefined;
+  signature?: string | undefined;
+  cloudID?: string | undefined;
+}
+
 /** A login as the transport reports it: a session token only where the backend issues one. */
 export interface TransportLogin {
   session?: { token: string; expiresAt: string };
@@ -40,6 +49,12 @@ export interface Transport {
   ): Promise<Routes[R]['answer']>;
   /** Uploads a chosen avatar (a temporary file) and answers the URL to save as avatarUrl. */
   uploadAvatar(filePath: string, token?: string): Promise<string>;
+  /**
+   * The userinfo body for the legacy button's answer, or undefined when it carries nothing this
+   * backend can use (the user declined). The server decrypts `encryptedData` with the stored
+   * session_key; a cloud function cannot (the cloud hands it no session_key) and takes a CloudID.
+   */
+  legacyProfileBody(detail: LegacyUserInfo): ProfileBody | undefined;
 }
 
 const HTTP_ROUTES: Record<Route, { method: 'GET' | 'POST'; path: string }> = {
@@ -76,6 +91,12 @@ export class HttpTransport implements Transport {
     private readonly baseUrl: string,
     private readonly options: { appid?: string | undefined; timeoutMs?: number } = {},
   ) {}
+
+  legacyProfileBody(detail: LegacyUserInfo): ProfileBody | undefined {
+    const { encryptedData, iv, rawData, signature } = detail;
+    if (!encryptedData || !iv) return undefined;
+    return { encryptedData, iv, ...(rawData && signature ? { rawData, signature } : {}) };
+  }
 
   private headers(token: string | undefined): Record<string, string> {
     return {
@@ -204,6 +225,10 @@ export class CloudTransport implements Transport {
     }
     const { ok: _ok, ...data } = result;
     return data as Routes[R]['answer'];
+  }
+
+  legacyProfileBody(detail: LegacyUserInfo): ProfileBody | undefined {
+    return detail.cloudID ? { cloudID: this.cloud.CloudID(detail.cloudID) } : undefined;
   }
 
   /** Cloud storage: the fileID is what <image src> and the userinfo function accept. */

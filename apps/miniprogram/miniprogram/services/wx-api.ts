@@ -43,4 +43,6 @@ export interface WxCloudApi {
     data?: Record<string, unknown>;
   }): Promise<{ result: unknown }>;
   uploadFile(option: { cloudPath: string; filePath: string }): Promise<{ fileID: string }>;
+  /** wx.cloud.CloudID(id): sent inside callFunction's data, replaced by the open data it names. */
+  CloudID(cloudID: string): unknown;
 }

@@ -30,5 +30,7 @@ declare namespace WxEvents {
     iv?: string;
     rawData?: string;
     signature?: string;
+    /** Only in a mini-program with cloud development: resolves inside a cloud function. */
+    cloudID?: string;
   }>;
 }

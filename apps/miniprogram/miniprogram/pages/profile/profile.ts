@@ -62,18 +62,15 @@ Component({
       }
     },
     async onGetUserInfo(event: WxEvents.GetUserInfo) {
-      const { encryptedData, iv, rawData, signature } = event.detail;
-      if (!encryptedData || !iv) {
+      const auth = getApp<IAppOption>().auth;
+      // Encrypted data for the server; a CloudID for the cloud functions (they hold no key).
+      const body = auth.legacyProfileBody(event.detail);
+      if (!body) {
         this.setData({ message: '你取消了授权' });
         return;
       }
-      const auth = getApp<IAppOption>().auth;
       try {
-        const { user } = await auth.request('userinfo', {
-          encryptedData,
-          iv,
-          ...(rawData && signature ? { rawData, signature } : {}),
-        });
+        const { user } = await auth.request('userinfo', body);
         this.setData({
           message: '已使用微信资料',
           nickname: user.nickname ?? '',
