@@ -3,6 +3,7 @@
 // real WeChat) and the HTTP server on the embedded store, with an emulated Official Account for
 // the web login page. Ctrl-C stops every child, then exits.
 import { spawn } from 'node:child_process';
+import { lanAddress, writeDevServer } from './lan.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +19,11 @@ const secret = setting('WECHAT_SECRET', 'local-emulator-secret');
 const oaAppid = setting('WECHAT_OA_APPID', 'wxdevlocalofficial');
 const oaSecret = setting('WECHAT_OA_SECRET', 'local-emulator-oa-secret');
 const emulatorPort = process.env.EMULATOR_PORT ?? '4000';
+const serverPort = process.env.PORT ?? '3000';
+// LAN=1: listen on every interface, so a phone on the same network can preview (real device).
+const lan = ['1', 'true', 'yes'].includes((process.env.LAN ?? '').toLowerCase());
+const lanIp = lan ? lanAddress() : undefined;
+const devServerFile = join(root, 'apps/miniprogram/miniprogram/dev-server.ts');
 const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
 
 const children = new Set();
@@ -81,6 +87,9 @@ async function seedBrowserUser() {
 
 async function printSummary() {
   const server = ready.get('server');
+  // The URL the mini-program uses: this machine's LAN address with LAN=1, else loopback.
+  const clientUrl = `http://${lanIp ?? '127.0.0.1'}:${new URL(server).port}`;
+  const wrote = await writeDevServer(devServerFile, clientUrl).catch(() => false);
   if (useEmulator && oaAppid) await seedBrowserUser();
   const lines = [''];
   if (useEmulator) {
@@ -93,6 +102,15 @@ async function printSummary() {
       ? `server           ${server}   (store: MongoDB)`
       : `server           ${server}   (store: SQLite, ${join(process.env.DATA_DIR ?? './.data', 'wxlogin.sqlite')})`,
     `app              ${appid}`,
+    `mini-program     ${clientUrl}   (apps/miniprogram/miniprogram/dev-server.ts${wrote ? ', just written' : ''})`,
+    ...(lan && !lanIp ? ['LAN=1, but this machine has no LAN IPv4 address: loopback only'] : []),
+    ...(lanIp
+      ? [
+          `LAN=1: a phone on the same network reaches ${clientUrl}. In DevTools use "Preview" or`,
+          '"Real-device debugging", and on the phone open the debug panel (开发调试) so that the',
+          'http address is allowed. Anyone on this network can reach the server too.',
+        ]
+      : []),
     ...(oaAppid ? [`Official Account ${oaAppid}: web login page at ${server}/`] : []),
     '',
     'WeChat DevTools: import apps/miniprogram, keep the http transport (base URL above) and tick',
@@ -141,6 +159,7 @@ start('server', [join(root, 'apps/server/bin/wxlogin-server.js')], {
   WECHAT_SECRET: secret,
   ...(oaAppid && oaSecret ? { WECHAT_OA_APPID: oaAppid, WECHAT_OA_SECRET: oaSecret } : {}),
   ...(useEmulator ? { WECHAT_API_ORIGIN: emulatorUrl, WECHAT_OPEN_ORIGIN: emulatorUrl } : {}),
-  PORT: process.env.PORT ?? '3000',
+  PORT: serverPort,
+  ...(lan ? { HOST: '0.0.0.0' } : {}),
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
 });

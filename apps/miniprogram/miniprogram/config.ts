@@ -1,9 +1,13 @@
 /**
  * The one place that chooses how the client reaches its backend. Pages never know which.
- * - http: the self-hosted server; `npm start` serves it at http://127.0.0.1:3000 (DevTools needs
- *   "do not verify request domain" for that). In production, an https domain on the allow-list.
+ * - http: the self-hosted server; `npm start` serves it at http://127.0.0.1:3000, or on the LAN with
+ *   LAN=1 (DevTools needs "do not verify request domain" for that). In production, an https domain
+ *   on the allow-list.
  * - cloud: WeChat cloud functions login/userinfo/phone/rewards in your cloud environment.
  */
+import { DEV_SERVER_URL } from './dev-server.js';
+
 export type TransportConfig = { kind: 'http'; baseUrl: string } | { kind: 'cloud'; env: string };
 
-export const transportConfig: TransportConfig = { kind: 'http', baseUrl: 'http://127.0.0.1:3000' };
+/** Local development: the server `npm start` runs (dev-server.ts, which `npm start` writes). */
+export const transportConfig: TransportConfig = { kind: 'http', baseUrl: DEV_SERVER_URL };
