@@ -211,6 +211,16 @@ describe('pages', () => {
     });
     await simulate.sleep(0);
     expect(text(phone)).toContain('隐私协议');
+    button()?.dispatchEvent('getphonenumber', {
+      detail: { errMsg: 'getPhoneNumber:fail privacy permission is not authorized', errno: 104 },
+    });
+    await simulate.sleep(0);
+    expect(text(phone)).toContain('用户隐私保护指引');
+    button()?.dispatchEvent('getphonenumber', {
+      detail: { errMsg: 'getPhoneNumber:fail quota', errno: 1400001 },
+    });
+    await simulate.sleep(0);
+    expect(text(phone)).toContain('次数已达上限');
     expect(calls).toEqual([]);
     button()?.dispatchEvent('getphonenumber', {
       detail: { errMsg: 'getPhoneNumber:ok', code: 'phone-code-1' },
@@ -218,12 +228,42 @@ describe('pages', () => {
     await simulate.sleep(10);
     expect(calls).toEqual([{ method: 'request:phone', args: [{ code: 'phone-code-1' }] }]);
     expect(text(phone)).toContain('138****8000');
-    // Each success costs money: a second tap right after is throttled.
-    button()?.dispatchEvent('getphonenumber', {
-      detail: { errMsg: 'getPhoneNumber:ok', code: 'phone-code-2' },
+    // Bound: the billed button is gone until the user asks to change the number.
+    expect(button()).toBeUndefined();
+    phone.querySelector('#change-phone')?.dispatchEvent('tap');
+    await simulate.sleep(0);
+    expect(text(phone)).toContain('使用新的微信手机号');
+    expect(button()).toBeDefined();
+  });
+
+  it('phone never throws a code away: one arriving during an exchange is sent after it', async () => {
+    let release: () => void = () => undefined;
+    fakeApp({
+      phone: () =>
+        new Promise((resolve) => {
+          release = () =>
+            resolve({
+              user: { ...USER, phone: { purePhoneNumber: '13800138000', countryCode: '86' } },
+            });
+        }),
     });
+    const phone = render('pages/phone/phone');
+    const tap = (code: string) =>
+      phone.querySelector('#bind-phone')?.dispatchEvent('getphonenumber', {
+        detail: { errMsg: 'getPhoneNumber:ok', code },
+      });
+    tap('phone-code-a');
+    await simulate.sleep(0);
+    tap('phone-code-b'); // while the first is in flight
+    await simulate.sleep(0);
+    expect(calls.map((c) => c.args[0])).toEqual([{ code: 'phone-code-a' }]);
+    release();
     await simulate.sleep(10);
-    expect(calls).toHaveLength(1);
-    expect(text(phone)).toContain('请稍候再试');
+    release();
+    await simulate.sleep(10);
+    expect(calls.map((c) => c.args[0])).toEqual([
+      { code: 'phone-code-a' },
+      { code: 'phone-code-b' },
+    ]);
   });
 });

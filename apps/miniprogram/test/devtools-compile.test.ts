@@ -105,6 +105,8 @@ describe('miniprogram-ci compile', () => {
     const button = element(compiled.texts['pages/phone/phone.wxml'], 'bind-phone');
     expect(button.getAttribute('open-type')).toBe('getPhoneNumber');
     expect(button.getAttribute('bindgetphonenumber')).toBe('onGetPhoneNumber');
+    // The page words the quota refusal itself (errno 1400001), so WeChat's toast is off.
+    expect(button.getAttribute('phone-number-no-quota-toast')).toBe('{{false}}');
     expect(compiled.texts['pages/phone/phone.js']).toContain('onGetPhoneNumber');
   });
 
