@@ -97,7 +97,19 @@ function text(component: SimComponent): string {
 
 beforeAll(async () => {
   root = await buildForSimulate();
-  (globalThis as unknown as { wx: unknown }).wx = { navigateTo: () => Promise.resolve() };
+  (globalThis as unknown as { wx: unknown }).wx = {
+    navigateTo: () => Promise.resolve(),
+    // The privacy APIs the popup uses, as WeChat answers them for a published guide.
+    getPrivacySetting: (option: { success?: (res: Record<string, unknown>) => void }) =>
+      option.success?.({
+        needAuthorization: true,
+        privacyContractName: '《示例小程序隐私保护指引》',
+        errMsg: 'getPrivacySetting:ok',
+      }),
+    openPrivacyContract: (option: unknown) => {
+      calls.push({ method: 'wx.openPrivacyContract', args: [option] });
+    },
+  };
 }, 60_000);
 
 afterEach(() => {
@@ -143,6 +155,47 @@ describe('privacy-popup', () => {
       { event: 'agree', buttonId: 'agree-privacy' },
     ]);
     expect(popup.querySelector('#agree-privacy')).toBeUndefined();
+  });
+
+  it('names the guide as wx.getPrivacySetting does and opens it with wx.openPrivacyContract', async () => {
+    const app = fakeApp();
+    const popup = render('components/privacy-popup/privacy-popup');
+    app.privacy.request(() => undefined);
+    await simulate.sleep(0);
+    expect(text(popup)).toContain('《示例小程序隐私保护指引》');
+    popup.querySelector('#open-contract')?.dispatchEvent('tap');
+    await simulate.sleep(0);
+    expect(calls.map((c) => c.method)).toContain('wx.openPrivacyContract');
+  });
+
+  it('settles every request: a second one with the first, none left open without a popup', async () => {
+    const app = fakeApp();
+    const first: unknown[] = [];
+    const second: unknown[] = [];
+    // No popup on screen: the user cannot be asked, so the request is declined at once.
+    const lonely: unknown[] = [];
+    app.privacy.request((answer) => lonely.push(answer));
+    expect(lonely).toEqual([{ event: 'disagree' }]);
+
+    const popup = render('components/privacy-popup/privacy-popup');
+    app.privacy.request((answer) => first.push(answer));
+    app.privacy.request((answer) => second.push(answer));
+    await simulate.sleep(0);
+    popup.querySelector('#agree-privacy')?.dispatchEvent('agreeprivacyauthorization');
+    await simulate.sleep(0);
+    for (const answers of [first, second]) {
+      expect(answers).toEqual([
+        { event: 'exposureAuthorization' },
+        { event: 'agree', buttonId: 'agree-privacy' },
+      ]);
+    }
+
+    // The page (and its popup) goes away while a request is open: it is declined, not left.
+    const third: unknown[] = [];
+    app.privacy.request((answer) => third.push(answer));
+    popup.detach();
+    rendered = rendered.filter((c) => c !== popup);
+    expect(third).toEqual([{ event: 'exposureAuthorization' }, { event: 'disagree' }]);
   });
 });
 

@@ -9,16 +9,26 @@ export type PrivacyResolve = (answer: {
   buttonId?: string;
 }) => void;
 
+/**
+ * Every request is settled exactly once, so no guarded API call is left hanging: a second request
+ * while one is open is settled with the same answer; with no popup on screen to ask the user (a
+ * page without one, or its popup closed meanwhile), the request is declined at once.
+ */
 export class PrivacyGate {
-  private pending: PrivacyResolve | undefined;
+  private pending: PrivacyResolve[] = [];
   private readonly listeners = new Set<(needed: boolean) => void>();
 
   /** Called by WeChat (through wx.onNeedPrivacyAuthorization) when a guarded API is used. */
   request(resolve: PrivacyResolve): void {
-    this.pending = resolve;
+    if (this.listeners.size === 0) {
+      // Nothing can show the guide here, so the user cannot agree: decline instead of hanging.
+      resolve({ event: 'disagree' });
+      return;
+    }
+    this.pending.push(resolve);
     for (const listener of this.listeners) listener(true);
     // Tell the platform our popup is showing (it counts exposures before agree/disagree).
-    if (this.listeners.size > 0) resolve({ event: 'exposureAuthorization' });
+    resolve({ event: 'exposureAuthorization' });
   }
 
   agree(buttonId: string): void {
@@ -29,16 +39,18 @@ export class PrivacyGate {
     this.settle({ event: 'disagree' });
   }
 
-  /** A popup subscribes; the returned function unsubscribes. */
+  /** A popup subscribes; the returned function unsubscribes (the last one leaving declines). */
   subscribe(listener: (needed: boolean) => void): () => void {
     this.listeners.add(listener);
-    if (this.pending) listener(true);
-    return () => this.listeners.delete(listener);
+    if (this.pending.length > 0) listener(true);
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0 && this.pending.length > 0) this.disagree();
+    };
   }
 
   private settle(answer: Parameters<PrivacyResolve>[0]): void {
-    this.pending?.(answer);
-    this.pending = undefined;
+    for (const resolve of this.pending.splice(0)) resolve(answer);
     for (const listener of this.listeners) listener(false);
   }
 }
