@@ -395,7 +395,7 @@ class CloudDriver implements StoreDriver {
     key: { appid: string; openid: string },
     set: Partial<IdentityDoc>,
     onInsert: IdentityDoc,
-  ): Promise<{ identity: IdentityDoc; created: boolean }> {
+  ): Promise<IdentityDoc> {
     const identities = this.collection<IdentityDoc>('identities');
     const id = keyId([key.appid, key.openid]);
     const ref = this.db.collection('identities').doc(id);
@@ -408,18 +408,18 @@ class CloudDriver implements StoreDriver {
       return identities.fromStored((await guard('read identity', () => ref.get())).data);
     };
     const before = await existing();
-    if (before) return { identity: before, created: false };
+    if (before) return before;
     const identity: IdentityDoc = { ...onInsert, ...key, ...set, _id: id };
     try {
       await guard('add identity', () =>
         this.db.collection('identities').add({ data: identities.toStored({ ...identity }) }),
       );
-      return { identity, created: true };
+      return identity;
     } catch (error) {
       if (!isCloudDuplicateKey(error)) throw error;
       const winner = await existing();
       if (!winner) throw error;
-      return { identity: winner, created: false };
+      return winner;
     }
   }
 

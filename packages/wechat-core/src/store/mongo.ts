@@ -110,7 +110,7 @@ class MongoDriver implements StoreDriver {
     key: { appid: string; openid: string },
     set: Partial<IdentityDoc>,
     onInsert: IdentityDoc,
-  ): Promise<{ identity: IdentityDoc; created: boolean }> {
+  ): Promise<IdentityDoc> {
     const identities = this.db.collection<IdentityDoc>('identities');
     const insertOnly = Object.fromEntries(
       Object.entries(onInsert).filter(([field]) => !(field in set) && !(field in key)),
@@ -132,8 +132,7 @@ class MongoDriver implements StoreDriver {
     if (!identity) {
       throw new WechatAuthError('store_unavailable', 'mongo: upsert returned no identity');
     }
-    // $setOnInsert wrote the candidate's _id only if this upsert inserted.
-    return { identity, created: identity._id === onInsert._id };
+    return identity;
   }
 
   async acquireLease(appid: string, holder: string, until: Date, now: Date): Promise<boolean> {

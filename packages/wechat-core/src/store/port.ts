@@ -57,14 +57,14 @@ export interface StoreDriver {
   isDuplicateKey(error: unknown): boolean;
   /**
    * Atomically: the identity of (appid, openid) with `set` applied, or `onInsert` (with `set`)
-   * created when there was none, and whether this call created it. Any number of concurrent
-   * calls yield one identity. (A driver may give the identity an `_id` of its own.)
+   * created when there was none. Any number of concurrent calls yield one identity. (A driver may
+   * give the identity an `_id` of its own.)
    */
   upsertIdentity(
     key: { appid: string; openid: string },
     set: Partial<IdentityDoc>,
     onInsert: IdentityDoc,
-  ): Promise<{ identity: IdentityDoc; created: boolean }>;
+  ): Promise<IdentityDoc>;
   /**
    * Takes the access-token refresh lease of `appid` for `holder` until `until` if nobody holds it
    * or the holder's lease ran out at `now`; exactly one of any number of concurrent callers (in

@@ -101,7 +101,7 @@ class Users implements UserRepository {
       userId: linked?._id ?? newRecordId(),
       createdAt: input.now,
     };
-    const { identity, created: identityCreated } = await this.driver.upsertIdentity(
+    const identity = await this.driver.upsertIdentity(
       { appid: input.appid, openid: input.openid },
       identityLoginFields(input),
       candidate,
@@ -114,7 +114,10 @@ class Users implements UserRepository {
     return {
       user: toUser(user),
       identity: toIdentity(identity),
-      isNewUser: identityCreated && ensured.created,
+      // The call whose insert made the user row. Not "the call that made the identity": when
+      // another process's login of the same openid inserts the user between this call's identity
+      // upsert and its user insert, that other call is the one that created the user.
+      isNewUser: ensured.created,
       ...(unionidConflict ? { unionidConflict } : {}),
     };
   }

@@ -424,7 +424,7 @@ class SqliteDriver implements StoreDriver {
     key: { appid: string; openid: string },
     set: Partial<IdentityDoc>,
     onInsert: IdentityDoc,
-  ): Promise<{ identity: IdentityDoc; created: boolean }> {
+  ): Promise<IdentityDoc> {
     const identities = this.collection<IdentityDoc>('identities');
     const spec = TABLES.identities;
     const { columns: setColumns } = identities.assignments({ set });
@@ -440,9 +440,7 @@ class SqliteDriver implements StoreDriver {
       encode(c.type, valueAt({ ...onInsert, ...set, ...key }, c.path)),
     );
     return this.connection.write('upsert identity', text, (statement) => {
-      const identity = identities.toDoc(statement.get(...values) as Row);
-      // ON CONFLICT keeps the stored id: the candidate's id back means the row is new.
-      return { identity, created: identity._id === onInsert._id };
+      return identities.toDoc(statement.get(...values) as Row);
     });
   }
 
