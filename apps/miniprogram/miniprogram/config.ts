@@ -9,5 +9,11 @@ import { DEV_SERVER_URL } from './dev-server.js';
 
 export type TransportConfig = { kind: 'http'; baseUrl: string } | { kind: 'cloud'; env: string };
 
+/**
+ * The legacy getUserInfo button on the profile page. Off: today it answers only anonymous data
+ * (微信用户 and a grey avatar, never stored); turn it on only for old WeChat clients you support.
+ */
+export const legacyProfileButton = false;
+
 /** Local development: the server `npm start` runs (dev-server.ts, which `npm start` writes). */
 export const transportConfig: TransportConfig = { kind: 'http', baseUrl: DEV_SERVER_URL };

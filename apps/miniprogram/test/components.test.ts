@@ -241,7 +241,10 @@ describe('pages', () => {
       ?.dispatchEvent('chooseavatar', { detail: { avatarUrl: 'wxfile://tmp/avatar.png' } });
     profile.querySelector('#nickname')?.dispatchEvent('input', { detail: { value: '新昵称' } });
     await simulate.sleep(0);
-    profile.querySelector('#save')?.dispatchEvent('tap');
+    // Saving is the form's submit: WeChat hands over the named fields' values.
+    profile
+      .querySelector('#profile-form')
+      ?.dispatchEvent('submit', { detail: { value: { nickname: '新昵称' } } });
     await simulate.sleep(10);
     expect(calls).toEqual([
       { method: 'uploadAvatar', args: ['wxfile://tmp/avatar.png'] },
@@ -253,6 +256,24 @@ describe('pages', () => {
       },
     ]);
     expect(text(profile)).toContain('已保存');
+  });
+
+  it('profile never saves a nickname WeChat refused, and keeps the legacy button off', async () => {
+    fakeApp();
+    const profile = render('pages/profile/profile');
+    expect(profile.querySelector('#legacy-userinfo')).toBeUndefined();
+    const input = profile.querySelector('#nickname');
+    input?.dispatchEvent('input', { detail: { value: '违规昵称' } });
+    input?.dispatchEvent('nicknamereview', { detail: { pass: false, timeout: false } });
+    await simulate.sleep(0);
+    expect(text(profile)).toContain('未通过微信安全检测');
+    // Even if a stale value reached the submit, the refused nickname is not sent.
+    profile
+      .querySelector('#profile-form')
+      ?.dispatchEvent('submit', { detail: { value: { nickname: '违规昵称' } } });
+    await simulate.sleep(10);
+    expect(calls).toEqual([]);
+    expect(text(profile)).toContain('请选择头像或填写昵称');
   });
 
   it('phone sends the button code once, and explains a refusal without calling the server', async () => {

@@ -115,7 +115,13 @@ describe('miniprogram-ci compile', () => {
     const avatar = element(wxml, 'choose-avatar');
     expect(avatar.getAttribute('open-type')).toBe('chooseAvatar');
     expect(avatar.getAttribute('bindchooseavatar')).toBe('onChooseAvatar');
-    expect(element(wxml, 'nickname').getAttribute('type')).toBe('nickname');
+    const input = element(wxml, 'nickname');
+    expect(input.getAttribute('type')).toBe('nickname');
+    // Read from the form's submit (WeChat clears a refused nickname first) and its review event.
+    expect(input.getAttribute('name')).toBe('nickname');
+    expect(input.getAttribute('bindnicknamereview')).toBe('onNicknameReview');
+    expect(element(wxml, 'profile-form').getAttribute('bindsubmit')).toBe('onSave');
+    expect(element(wxml, 'save').getAttribute('form-type')).toBe('submit');
     expect(compiled.texts['pages/profile/profile.js']).toContain('onChooseAvatar');
   });
 

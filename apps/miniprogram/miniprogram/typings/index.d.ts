@@ -15,6 +15,10 @@ declare namespace WxEvents {
   type ChooseAvatar = WechatMiniprogram.CustomEvent<{ avatarUrl: string }>;
   /** <input type="nickname" bindinput/bindblur>. */
   type NicknameInput = WechatMiniprogram.CustomEvent<{ value: string }>;
+  /** <input type="nickname" bindnicknamereview>: WeChat's check of the nickname (2.29.1+). */
+  type NicknameReview = WechatMiniprogram.CustomEvent<{ pass: boolean; timeout: boolean }>;
+  /** <form bindsubmit>: the named fields' values as WeChat hands them over. */
+  type FormSubmit = WechatMiniprogram.CustomEvent<{ value: Record<string, unknown> }>;
   /** <button open-type="getPhoneNumber" bindgetphonenumber>: a code on success; errno on failure. */
   type GetPhoneNumber = WechatMiniprogram.CustomEvent<{
     code?: string;

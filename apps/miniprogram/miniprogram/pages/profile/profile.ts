@@ -2,6 +2,7 @@
  * Profile: the current way (chooseAvatar + nickname input; the avatar is a temporary file, so it is
  * uploaded first) and the legacy getUserInfo button, whose encrypted data needs a current session_key.
  */
+import { legacyProfileButton } from '../../config.js';
 import { isClientError } from '../../services/errors.js';
 import { describeError } from '../../services/messages.js';
 
@@ -11,6 +12,9 @@ Component({
     /** A chosen, not yet uploaded avatar (wxfile://... or http://tmp/...). */
     pendingAvatar: '',
     nickname: '',
+    /** WeChat's nickname check refused what was typed (the input was cleared). */
+    nicknameRefused: false,
+    legacyButton: legacyProfileButton,
     saving: false,
     message: '',
     error: '',
@@ -30,17 +34,29 @@ Component({
       this.setData({ avatarUrl: event.detail.avatarUrl, pendingAvatar: event.detail.avatarUrl });
     },
     onNicknameInput(event: WxEvents.NicknameInput) {
-      this.setData({ nickname: event.detail.value });
+      this.setData({ nickname: event.detail.value, nicknameRefused: false });
     },
-    async onSave() {
+    /** WeChat checked the nickname: a refused one is gone from the input, and never saved. */
+    onNicknameReview(event: WxEvents.NicknameReview) {
+      if (event.detail.pass || event.detail.timeout) return;
+      this.setData({
+        nickname: '',
+        nicknameRefused: true,
+        message: '该昵称未通过微信安全检测，请换一个',
+      });
+    },
+    /** The form's submit (its value is what WeChat let through), or a direct call. */
+    async onSave(event?: WxEvents.FormSubmit) {
       if (this.data.saving) return;
       const auth = getApp<IAppOption>().auth;
+      const submitted = event?.detail.value.nickname;
+      const typed = typeof submitted === 'string' ? submitted : this.data.nickname;
       this.setData({ saving: true, message: '', error: '' });
       try {
         const avatarUrl = this.data.pendingAvatar
           ? await auth.uploadAvatar(this.data.pendingAvatar)
           : undefined;
-        const nickname = this.data.nickname.trim();
+        const nickname = this.data.nicknameRefused ? '' : typed.trim();
         if (!avatarUrl && !nickname) {
           this.setData({ message: '请选择头像或填写昵称' });
           return;
