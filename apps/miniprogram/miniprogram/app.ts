@@ -17,8 +17,11 @@ App<IAppOption>({
     wx.onNeedPrivacyAuthorization(
       listener as unknown as WechatMiniprogram.OnNeedPrivacyAuthorizationCallback,
     );
-    this.auth.ensureLoggedIn().catch((error: unknown) => {
-      this.globalData.loginError = describeError(error);
-    });
+    this.auth.ensureLoggedIn().then(
+      () => delete this.globalData.loginError,
+      (error: unknown) => {
+        this.globalData.loginError = describeError(error);
+      },
+    );
   },
 });

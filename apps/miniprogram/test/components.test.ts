@@ -45,7 +45,11 @@ let rendered: SimComponent[] = [];
 
 /** The app as pages see it through getApp(): services that record what they are asked. */
 function fakeApp(
-  answers: { phone?: () => Promise<unknown>; welcomeReward?: () => Promise<unknown> } = {},
+  answers: {
+    phone?: () => Promise<unknown>;
+    welcomeReward?: () => Promise<unknown>;
+    me?: () => Promise<unknown>;
+  } = {},
 ) {
   const record =
     (method: string, answer: () => Promise<unknown>) =>
@@ -60,6 +64,7 @@ function fakeApp(
       request: (route: string, body: unknown) => {
         calls.push({ method: `request:${route}`, args: [body] });
         if (route === 'phone' && answers.phone) return answers.phone();
+        if (route === 'me' && answers.me) return answers.me();
         if (route === 'welcomeReward')
           return answers.welcomeReward
             ? answers.welcomeReward()
@@ -79,6 +84,14 @@ function fakeApp(
   };
   (globalThis as unknown as { getApp: () => unknown }).getApp = () => app;
   return app;
+}
+
+/** A ClientError of the simulated build itself (its pages check errors with instanceof). */
+function builtClientError(code: string, message: string): Error {
+  const { ClientError } = createRequire(import.meta.url)(join(root, 'services', 'errors.js')) as {
+    ClientError: new (code: string, message: string) => Error;
+  };
+  return new ClientError(code, message);
 }
 
 function render(path: string, properties?: Record<string, unknown>): SimComponent {
@@ -213,6 +226,28 @@ describe('pages', () => {
     expect(calls.map((c) => c.method)).toEqual(['request:me', 'request:welcomeReward', 'logout']);
     expect(text(home)).toContain('未登录');
     expect(text(home)).not.toContain('新人礼包');
+  });
+
+  it('home says the network is down when offline, and a later success clears it', async () => {
+    let online = false;
+    const app = fakeApp({
+      me: () =>
+        online
+          ? Promise.resolve({ user: USER })
+          : Promise.reject(builtClientError('login_failed', 'login:fail network error')),
+    });
+    (app.globalData as { loginError?: string }).loginError = '服务暂时不可用，请稍后再试';
+    const home = render('pages/index/index');
+    home.instance.onShow?.();
+    await simulate.sleep(10);
+    expect(text(home)).toContain('网络不可用');
+    expect(text(home)).not.toContain('服务暂时不可用');
+    online = true;
+    home.instance.onShow?.();
+    await simulate.sleep(10);
+    expect(text(home)).toContain('小明');
+    expect(text(home)).not.toContain('网络不可用');
+    expect((app.globalData as { loginError?: string }).loginError).toBeUndefined();
   });
 
   it('home says when the welcome gift was granted, and shows nothing if the claim fails', async () => {

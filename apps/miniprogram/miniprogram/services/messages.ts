@@ -5,6 +5,7 @@ export function describeError(error: unknown): string {
   if (!isClientError(error)) return '出了点问题，请稍后再试';
   switch (error.code) {
     case 'network':
+    case 'login_failed': // wx.login itself failed: offline, as a rule
       return '网络不可用，请检查网络后重试';
     case 'timeout':
     case 'wechat_timeout':

@@ -21,13 +21,16 @@ Component({
       const app = getApp<IAppOption>();
       try {
         const { user } = await app.auth.request('me', undefined);
+        // Signed in now: whatever went wrong at launch is over.
+        delete app.globalData.loginError;
         this.setData({ loading: false, user, error: '' });
         void this.showWelcomeGift();
       } catch (error) {
         this.setData({
           loading: false,
           user: null,
-          error: app.globalData.loginError ?? describeError(error),
+          // This attempt's own reason (offline, say), not a stale one from launch.
+          error: describeError(error),
         });
       }
     },
