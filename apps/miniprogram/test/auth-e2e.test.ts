@@ -68,10 +68,7 @@ describe('client services against the real server and emulator', () => {
     const firstUserId = auth.user?.id;
     expect(firstUserId).toBeTruthy();
 
-    await auth.request('userinfo', {
-      nickname: '小程序用户',
-      avatarUrl: 'https://example.com/avatar.png',
-    });
+    await auth.request('userinfo', { nickname: '小程序用户' });
     const { codes } = await control.mintPhoneCodes({
       appid: APP.appid,
       purePhoneNumber: '13512345678',
@@ -82,7 +79,6 @@ describe('client services against the real server and emulator', () => {
     expect(me.user).toMatchObject({
       id: firstUserId,
       nickname: '小程序用户',
-      avatarUrl: 'https://example.com/avatar.png',
       phone: { purePhoneNumber: '13512345678', countryCode: '86' },
     });
     // The token in storage is what the server knows: use it directly.

@@ -215,8 +215,14 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
 
   app.get('/me', async (request) => me(await authenticate(request), deps));
 
+  // An avatar must be one this server stores, reached at this request's origin or the public URL.
   app.post('/userinfo', async (request) =>
-    updateProfile(request.body, await authenticate(request), deps),
+    updateProfile(request.body, await authenticate(request), deps, {
+      avatarOrigins: [
+        `${request.protocol}://${request.host}`,
+        ...(options.web ? [new URL(options.web.publicUrl).origin] : []),
+      ],
+    }),
   );
 
   app.post('/phone', async (request) => bindPhone(request.body, await authenticate(request), deps));

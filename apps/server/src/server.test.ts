@@ -197,17 +197,23 @@ describe('sessions over HTTP', () => {
 });
 
 describe('POST /userinfo', () => {
-  it('saves nickname and avatar the current way', async () => {
+  it('saves the nickname the current way (the avatar path is in avatar.test.ts)', async () => {
     const { token } = await stack.login();
-    const answer = await stack.api('POST', '/userinfo', {
-      token,
-      body: { nickname: '测试用户', avatarUrl: 'https://example.com/a.png' },
-    });
+    const answer = await stack.api('POST', '/userinfo', { token, body: { nickname: '测试用户' } });
     expect(answer.status).toBe(200);
-    expect(answer.body.user).toMatchObject({
-      nickname: '测试用户',
-      avatarUrl: 'https://example.com/a.png',
-    });
+    expect(answer.body.user).toMatchObject({ nickname: '测试用户' });
+  });
+
+  it.each([
+    ['an outside link', 'https://example.com/a.png'],
+    ["DevTools' temporary file URL", 'http://tmp/wxa1b2c3.png'],
+    ['an avatar path this server does not store', '/avatars/NoSuchAvatarNoSuchAvat'],
+  ])('refuses %s as the avatar (only URLs POST /avatar answered)', async (_what, avatarUrl) => {
+    const { token } = await stack.login();
+    const url = avatarUrl.startsWith('/') ? `${stack.server.url}${avatarUrl}` : avatarUrl;
+    const answer = await stack.api('POST', '/userinfo', { token, body: { avatarUrl: url } });
+    expectError(answer, 'bad_request');
+    expect(answer.body.error?.message).toMatch(/POST \/avatar/);
   });
 
   it('refuses a cloud:// file ID: the self-hosted server keeps its own avatars (POST /avatar)', async () => {

@@ -44,7 +44,12 @@ export {
 export type { OAuthStateBinding, OAuthStateCheck } from './crypto/oauth-state.js';
 export type { AppContext, IdentityLoginResult, LoginResult } from './auth/login.js';
 export { me, logout } from './auth/account.js';
-export { ANONYMOUS_NICKNAME, profileFromUserInfo, updateProfile } from './auth/profile.js';
+export {
+  ANONYMOUS_NICKNAME,
+  profileFromUserInfo,
+  saveOpenDataProfile,
+  updateProfile,
+} from './auth/profile.js';
 export type { ProfileOptions } from './auth/profile.js';
 export { bindPhone, saveVerifiedPhone } from './auth/phone.js';
 export type { PhoneNumber } from './auth/phone.js';

@@ -13,18 +13,12 @@ describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () 
   it('saves nickname and avatar, ignoring the userInfo key the platform adds', async () => {
     const main = await harness.load('userinfo');
     setCaller({ openid: 'oCloudUserinfo00000000000001' });
+    const fileId = `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/c.png`;
     const result = await main(
-      {
-        nickname: '云端用户',
-        avatarUrl: 'https://example.com/c.png',
-        userInfo: { appId: APP.appid, openId: 'x' },
-      },
+      { nickname: '云端用户', avatarUrl: fileId, userInfo: { appId: APP.appid, openId: 'x' } },
       {},
     );
-    expect(result).toMatchObject({
-      ok: true,
-      user: { nickname: '云端用户', avatarUrl: 'https://example.com/c.png' },
-    });
+    expect(result).toMatchObject({ ok: true, user: { nickname: '云端用户', avatarUrl: fileId } });
   });
 
   it("accepts an avatar uploaded to this environment's cloud storage (its file ID)", async () => {
@@ -46,6 +40,8 @@ describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () 
     ['another environment', 'cloud://other-env-9z9z.7465-other-env-9z9z-1250000000/a.png'],
     ['no path', `cloud://${CLOUD_ENV}.7465-bucket`],
     ['a device temp path', 'wxfile://tmp_a1b2c3.png'],
+    ['an outside link', 'https://example.com/c.png'],
+    ["DevTools' temp URL", 'http://tmp/a1b2c3.png'],
   ])('refuses an avatar file ID of %s', async (_what, avatarUrl) => {
     const main = await harness.load('userinfo');
     setCaller({ openid: 'oCloudUserinfoAvatar00000002' });

@@ -5,10 +5,9 @@
  * @see https://developers.weixin.qq.com/miniprogram/dev/wxcloudservice/wxcloud/reference-sdk-api/open/Cloud.CloudID.html
  */
 import {
-  type UserProfile,
   WechatAuthError,
   loginWithIdentity,
-  profileFromUserInfo,
+  saveOpenDataProfile,
   updateProfile,
 } from '@wxlogin/wechat-core';
 import {
@@ -22,12 +21,12 @@ import {
 
 initCloud();
 
-/** The profile fields this call sets, from plain fields or a resolved CloudID. */
-function profileInput(
+/** The open data a resolved CloudID carries, checked; undefined when the event has no CloudID. */
+function openData(
   event: Record<string, unknown>,
   appid: string,
-): UserProfile | Record<string, unknown> {
-  if (!('cloudID' in event)) return event;
+): Record<string, unknown> | undefined {
+  if (!('cloudID' in event)) return undefined;
   const resolved = event.cloudID;
   if (typeof resolved === 'string') {
     throw new WechatAuthError(
@@ -43,26 +42,22 @@ function profileInput(
   if (watermark?.appid !== appid) {
     throw new WechatAuthError('invalid_encrypted_data', 'the open data was issued for another app');
   }
-  return profileFromUserInfo(open.data);
+  return open.data;
 }
 
 export async function main(event: unknown, _context: unknown) {
   return respond(async () => {
     const caller = callerIdentity();
     const own = eventObject(event);
-    const input = profileInput(own, caller.appid);
+    const fromCloudId = openData(own, caller.appid);
     return withStore(async (store) => {
       const deps = cloudDeps(store);
       const { user } = await loginWithIdentity(caller, deps);
-      // A CloudID of anonymous legacy data (微信用户, the grey avatar) leaves the profile as it is.
-      if ('cloudID' in own && Object.keys(input).length === 0) return { user };
+      const session = { userId: user.id, appid: caller.appid };
+      // Legacy data WeChat vouched for (anonymous placeholders are left out).
+      if (fromCloudId) return saveOpenDataProfile(fromCloudId, session, deps);
       // An avatar uploaded with wx.cloud.uploadFile arrives as a file ID of this environment.
-      return updateProfile(
-        input,
-        { userId: user.id, appid: caller.appid },
-        deps,
-        caller.env ? { cloudEnv: caller.env } : {},
-      );
+      return updateProfile(own, session, deps, caller.env ? { cloudEnv: caller.env } : {});
     });
   });
 }

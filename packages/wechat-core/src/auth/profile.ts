@@ -66,9 +66,46 @@ export async function decryptCallerOpenData(
 export interface ProfileOptions {
   /**
    * The cloud environment the call runs in (cloud functions only): a `cloud://` avatar file ID is
-   * accepted only from this environment. Absent (the HTTP server), no cloud file ID is accepted.
+   * accepted only from this environment, and nothing else (no http link). Absent (the HTTP
+   * server), no cloud file ID is accepted.
    */
   cloudEnv?: string;
+  /**
+   * The self-hosted server's origins: an http(s) avatar must then be `<origin>/avatars/<id>` of an
+   * avatar this server stores (what POST /avatar answered), never an outside link or a device's
+   * temporary path. Absent, any http(s) link is accepted (library use).
+   */
+  avatarOrigins?: readonly string[];
+}
+
+const OWN_AVATAR_PATH = /^\/avatars\/([A-Za-z0-9_-]{22})$/;
+
+/** An http(s) avatar is acceptable when it is one of this server's stored avatars. */
+async function checkHttpAvatar(
+  avatarUrl: string,
+  options: ProfileOptions,
+  deps: Pick<AuthDeps, 'store'>,
+): Promise<void> {
+  if (options.cloudEnv) {
+    throw new WechatAuthError(
+      'bad_request',
+      'avatarUrl: upload the avatar with wx.cloud.uploadFile and send the fileID it answered',
+    );
+  }
+  if (!options.avatarOrigins) return;
+  const url = new URL(avatarUrl);
+  const id = OWN_AVATAR_PATH.exec(url.pathname)?.[1];
+  const own =
+    id !== undefined &&
+    url.search === '' &&
+    options.avatarOrigins.includes(url.origin) &&
+    (await deps.store.avatars.find(id)) !== null;
+  if (!own) {
+    throw new WechatAuthError(
+      'bad_request',
+      'avatarUrl: upload the avatar with POST /avatar and send the URL it answered',
+    );
+  }
 }
 
 /** A cloud file ID must name the caller's own environment: another env's file is not theirs. */
@@ -97,9 +134,9 @@ export async function updateProfile(
 ): Promise<{ user: PublicUser }> {
   const parsed = parseInput(profileInput, input);
   if ('avatarUrl' in parsed && parsed.avatarUrl !== undefined) {
-    checkCloudFileId(parsed.avatarUrl, options);
+    if (CLOUD_FILE_ID.test(parsed.avatarUrl)) checkCloudFileId(parsed.avatarUrl, options);
+    else await checkHttpAvatar(parsed.avatarUrl, options, deps);
   }
-  let profile: UserProfile;
   if ('encryptedData' in parsed) {
     // Decrypt first: a stale key fails here as session_key_stale, before the signature check
     // would misreport it as tampering.
@@ -109,13 +146,33 @@ export async function updateProfile(
         throw new WechatAuthError('invalid_encrypted_data', 'rawData signature does not match');
       }
     }
-    profile = profileFromUserInfo(data);
-  } else {
-    profile = {
-      ...(parsed.nickname !== undefined ? { nickname: parsed.nickname } : {}),
-      ...(parsed.avatarUrl !== undefined ? { avatarUrl: parsed.avatarUrl } : {}),
-    };
+    return saveOpenDataProfile(data, caller, deps);
   }
+  const profile: UserProfile = {
+    ...(parsed.nickname !== undefined ? { nickname: parsed.nickname } : {}),
+    ...(parsed.avatarUrl !== undefined ? { avatarUrl: parsed.avatarUrl } : {}),
+  };
+  return saveProfile(profile, caller, deps);
+}
+
+/**
+ * The legacy userInfo WeChat vouched for (decrypted here, or resolved from a CloudID in the
+ * cloud): what is worth keeping of it (profileFromUserInfo) is saved; anonymous data changes
+ * nothing and answers the user as is.
+ */
+export function saveOpenDataProfile(
+  data: Record<string, unknown>,
+  caller: CallerContext,
+  deps: Pick<AuthDeps, 'store' | 'now'>,
+): Promise<{ user: PublicUser }> {
+  return saveProfile(profileFromUserInfo(data), caller, deps);
+}
+
+async function saveProfile(
+  profile: UserProfile,
+  caller: CallerContext,
+  deps: Pick<AuthDeps, 'store' | 'now'>,
+): Promise<{ user: PublicUser }> {
   const user =
     Object.keys(profile).length > 0
       ? await deps.store.users.updateProfile(caller.userId, profile, deps.now())
