@@ -15,5 +15,12 @@ export type TransportConfig = { kind: 'http'; baseUrl: string } | { kind: 'cloud
  */
 export const legacyProfileButton = false;
 
+/**
+ * The phone button: `quick` (手机号快速验证, ¥0.03 a success) or `realtime` (手机号实时验证:
+ * the carrier checks the number on every request, ¥0.04 a success). Both answer a code the
+ * backend exchanges the same way.
+ */
+export const phoneVerification: 'quick' | 'realtime' = 'quick';
+
 /** Local development: the server `npm start` runs (dev-server.ts, which `npm start` writes). */
 export const transportConfig: TransportConfig = { kind: 'http', baseUrl: DEV_SERVER_URL };

@@ -108,6 +108,11 @@ describe('miniprogram-ci compile', () => {
     // The page words the quota refusal itself (errno 1400001), so WeChat's toast is off.
     expect(button.getAttribute('phone-number-no-quota-toast')).toBe('{{false}}');
     expect(compiled.texts['pages/phone/phone.js']).toContain('onGetPhoneNumber');
+    // The real-time option (config.ts phoneVerification): its own open-type and event.
+    const realtime = element(compiled.texts['pages/phone/phone.wxml'], 'bind-phone-realtime');
+    expect(realtime.getAttribute('open-type')).toBe('getRealtimePhoneNumber');
+    expect(realtime.getAttribute('bindgetrealtimephonenumber')).toBe('onGetPhoneNumber');
+    expect(realtime.getAttribute('phone-number-no-quota-toast')).toBe('{{false}}');
   });
 
   it('keeps the avatar button a chooseAvatar button and the nickname input a nickname input', () => {

@@ -5,6 +5,7 @@
  * instead of the billed button. Refusals get a message of their own.
  * @see https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/getPhoneNumber.html
  */
+import { phoneVerification } from '../../config.js';
 import { isClientError } from '../../services/errors.js';
 import { describeError, maskPhone } from '../../services/messages.js';
 import type { PhoneBody } from '../../services/transport.js';
@@ -23,7 +24,15 @@ export function phoneRefusalMessage(detail: { errMsg: string; errno?: number }):
 }
 
 Component({
-  data: { busy: false, phone: '', changing: false, message: '', error: '' },
+  data: {
+    busy: false,
+    phone: '',
+    changing: false,
+    /** 手机号实时验证 instead of 快速验证 (config.ts). */
+    realtime: (phoneVerification as string) === 'realtime',
+    message: '',
+    error: '',
+  },
   methods: {
     onShow() {
       // Older base libraries answer the button with encrypted data instead of a code: make sure
