@@ -1,0 +1,63 @@
+/**
+ * Cloud mode end to end, as the profile page drives it: the client's AuthService over its
+ * CloudTransport calls the built cloud functions (the folders DevTools uploads) next to the
+ * wx-server-sdk stand-in; the chosen avatar goes to "cloud storage" (wx.cloud.uploadFile answers
+ * a file ID of this environment), and that file ID travels through the userinfo function into the
+ * environment's cloud database.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  APP,
+  CLOUD_ENV,
+  type CloudMain,
+  setCaller,
+  useCloudHarness,
+} from '../../cloudfunctions/shared/test-support/harness.js';
+import { AuthService } from '../miniprogram/services/auth.js';
+import { CloudTransport } from '../miniprogram/services/transport.js';
+import type { WxCloudApi } from '../miniprogram/services/wx-api.js';
+import { WxStandin } from './wx-standin.js';
+
+const harness = useCloudHarness();
+
+describe('cloud mode, client to cloud database', () => {
+  it("stores the uploaded avatar's file ID through the built userinfo function", async () => {
+    const functions: Record<string, CloudMain> = {
+      login: await harness.load('login'),
+      userinfo: await harness.load('userinfo'),
+    };
+    setCaller({ openid: 'oCloudEndToEnd00000000000001', appid: APP.appid });
+    const uploads: string[] = [];
+    const cloud: WxCloudApi = {
+      callFunction: async ({ name, data }) => {
+        const main = functions[name];
+        if (!main) throw new Error(`no cloud function ${name}`);
+        return { result: await main(data ?? {}, {}) };
+      },
+      // What wx.cloud.uploadFile answers: cloud://<env>.<bucket>/<cloudPath>.
+      uploadFile: ({ cloudPath }) => {
+        uploads.push(cloudPath);
+        return Promise.resolve({
+          fileID: `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/${cloudPath}`,
+        });
+      },
+      CloudID: (cloudID) => ({ cloudID }),
+    };
+    const wx = new WxStandin(() => Promise.reject(new Error('no wx.request in cloud mode')));
+    wx.appid = APP.appid;
+    const auth = new AuthService(wx, new CloudTransport(cloud));
+    await auth.ensureLoggedIn();
+
+    // The profile page's save: upload the chosen temporary file, then save its URL.
+    const avatarUrl = await auth.uploadAvatar('wxfile://tmp_chosen_avatar.png');
+    expect(uploads).toHaveLength(1);
+    const { user } = await auth.request('userinfo', { nickname: '云端用户', avatarUrl });
+    expect(user).toMatchObject({ nickname: '云端用户', avatarUrl });
+
+    const stored = harness.database.dump('users', { env: CLOUD_ENV }) ?? [];
+    expect(stored.find((doc) => doc._id === user.id)?.profile).toEqual({
+      nickname: '云端用户',
+      avatarUrl,
+    });
+  });
+});
