@@ -219,21 +219,7 @@ export class EmulatorState {
     risky?: boolean | undefined;
   }): { code: string; user: MiniProgramUser } {
     const openid = input.openid ?? makeOpenid();
-    const key = this.userKey(input.appid, openid);
-    let user = this.users.get(key);
-    if (!user) {
-      user = {
-        appid: input.appid,
-        openid,
-        unionid: input.unionid,
-        sessionKey: makeSessionKey(),
-        recentExchanges: [],
-      };
-      this.users.set(key, user);
-    } else {
-      user.sessionKey = makeSessionKey();
-      if (input.unionid !== undefined) user.unionid = input.unionid;
-    }
+    const user = this.wxLogin(input.appid, openid, input.unionid);
     const code = randomBytes(16).toString('hex');
     this.loginCodes.set(code, {
       appid: input.appid,
@@ -244,6 +230,28 @@ export class EmulatorState {
       risky: input.risky ?? false,
     });
     return { code, user };
+  }
+
+  /** The phone side of wx.login: the user (created on first use) with a fresh session_key. */
+  private wxLogin(appid: string, openid: string, unionid?: string): MiniProgramUser {
+    const key = this.userKey(appid, openid);
+    const user = this.users.get(key) ?? {
+      appid,
+      openid,
+      unionid,
+      sessionKey: '',
+      recentExchanges: [],
+    };
+    this.users.set(key, user);
+    user.sessionKey = makeSessionKey();
+    if (unionid !== undefined) user.unionid = unionid;
+    return user;
+  }
+
+  /** WeChat's 100 code exchanges a minute per user (45011), counting the last minute only. */
+  private overMinuteQuota(user: MiniProgramUser, now: number): boolean {
+    user.recentExchanges = user.recentExchanges.filter((t) => now - t < 60_000);
+    return user.recentExchanges.length >= LOGIN_RATE_LIMIT_PER_MINUTE;
   }
 
   /** jscode2session: single-use codes valid 5 minutes, 100 exchanges a minute per user. */
@@ -262,13 +270,7 @@ export class EmulatorState {
     if (entry.used) return { errcode: 40163, errmsg: 'code been used' };
     const user = this.getUser(appid, entry.openid);
     if (!user) return { errcode: 40029, errmsg: 'invalid code' };
-    user.recentExchanges = user.recentExchanges.filter((t) => now - t < 60_000);
-    if (user.recentExchanges.length >= LOGIN_RATE_LIMIT_PER_MINUTE) {
-      return {
-        errcode: 45011,
-        errmsg: 'api minute-quota reach limit  mustslower  retry next minute',
-      };
-    }
+    if (this.overMinuteQuota(user, now)) return MINUTE_QUOTA_ERROR;
     entry.used = true;
     if (entry.risky) return { errcode: 40226, errmsg: 'invalid user, risky user' };
     user.recentExchanges.push(now);
@@ -293,21 +295,9 @@ export class EmulatorState {
     now: number,
   ): { errcode: number; errmsg: string } | { openid: string; session_key: string } {
     const openid = devtoolsOpenid(appid);
-    const key = this.userKey(appid, openid);
-    let user = this.users.get(key);
-    if (!user) {
-      user = { appid, openid, unionid: undefined, sessionKey: '', recentExchanges: [] };
-      this.users.set(key, user);
-    }
-    user.recentExchanges = user.recentExchanges.filter((t) => now - t < 60_000);
-    if (user.recentExchanges.length >= LOGIN_RATE_LIMIT_PER_MINUTE) {
-      return {
-        errcode: 45011,
-        errmsg: 'api minute-quota reach limit  mustslower  retry next minute',
-      };
-    }
+    const user = this.wxLogin(appid, openid); // the wx.login DevTools did
+    if (this.overMinuteQuota(user, now)) return MINUTE_QUOTA_ERROR;
     user.recentExchanges.push(now);
-    user.sessionKey = makeSessionKey(); // wx.login rotates it
     const kind = code === DEVTOOLS_MOCK_CODE ? 'the tourist mock code' : 'an unknown code';
     this.log(
       `DEV ONLY: ${kind} for ${appid} logged in the local DevTools user ${openid} (real WeChat refuses it)`,
@@ -518,6 +508,11 @@ export class EmulatorState {
 export function makeSessionKey(): string {
   return randomBytes(16).toString('base64');
 }
+
+const MINUTE_QUOTA_ERROR = {
+  errcode: 45011,
+  errmsg: 'api minute-quota reach limit  mustslower  retry next minute',
+} as const;
 
 /** What wx.login answers in WeChat DevTools under the tourist appid (no real appid). */
 export const DEVTOOLS_MOCK_CODE = 'the code is a mock one';
