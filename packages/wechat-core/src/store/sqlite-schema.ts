@@ -24,6 +24,31 @@ export interface TableSpec {
   readonly objects?: readonly string[];
 }
 
+/** A document value as its column stores it (dates as epoch ms, bytes as a Buffer, absent as NULL). */
+export function encode(type: ColumnType, value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  if (type === 'date') return (value as Date).getTime();
+  if (type === 'blob') return Buffer.from(value as Uint8Array);
+  return value;
+}
+
+/** A stored (non-NULL) column value as the document's value. */
+export function decode(type: ColumnType, value: unknown): unknown {
+  if (type === 'date') return new Date(value as number);
+  if (type === 'blob') return new Uint8Array(value as Buffer);
+  return value;
+}
+
+/** The value at a field or dotted path of a document; undefined where it is absent. */
+export function valueAt(doc: unknown, path: string): unknown {
+  let current = doc;
+  for (const key of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
 const col = (path: string, column: string, type: ColumnType = 'text'): ColumnSpec => ({
   path,
   column,

@@ -9,7 +9,7 @@ import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Database from 'libsql';
 import type { CollectionName } from './port.js';
-import { SQLITE_FILE, TABLES } from './sqlite-schema.js';
+import { SQLITE_FILE, TABLES, encode, valueAt } from './sqlite-schema.js';
 
 const UPGRADE = 'nedb-0.1';
 const RENAMED_SUFFIX = `.${UPGRADE}`;
@@ -39,17 +39,10 @@ async function readNedb(filename: string): Promise<Record<string, unknown>[]> {
 /** A 0.1 document as the row this release stores (sessions kept their hash as base64 text). */
 function rowOf(name: CollectionName, doc: Record<string, unknown>): unknown[] {
   return TABLES[name].columns.map(({ path, type }) => {
-    let value: unknown = doc;
-    for (const key of path.split('.')) {
-      value =
-        value !== null && typeof value === 'object'
-          ? (value as Record<string, unknown>)[key]
-          : undefined;
-    }
-    if (value === undefined || value === null) return null;
-    if (type === 'date') return value instanceof Date ? value.getTime() : null;
+    const value = valueAt(doc, path);
     if (type === 'blob') return typeof value === 'string' ? Buffer.from(value, 'base64') : null;
-    return value;
+    if (type === 'date' && !(value instanceof Date)) return null;
+    return encode(type, value);
   });
 }
 

@@ -25,6 +25,9 @@ import {
   SQLITE_FILE,
   TABLES,
   type TableSpec,
+  decode,
+  encode,
+  valueAt,
 } from './sqlite-schema.js';
 import { upgradeFromNedb } from './sqlite-upgrade.js';
 
@@ -181,28 +184,6 @@ class Connection {
     if (this.batch) this.commit(this.batch);
     this.db.close();
   }
-}
-
-function encode(type: ColumnSpec['type'], value: unknown): unknown {
-  if (value === undefined || value === null) return null;
-  if (type === 'date') return (value as Date).getTime();
-  if (type === 'blob') return Buffer.from(value as Uint8Array);
-  return value;
-}
-
-function decode(type: ColumnSpec['type'], value: unknown): unknown {
-  if (type === 'date') return new Date(value as number);
-  if (type === 'blob') return new Uint8Array(value as Buffer);
-  return value;
-}
-
-function valueAt(doc: unknown, path: string): unknown {
-  let current = doc;
-  for (const key of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
 }
 
 /** One table seen through the port: documents in, documents out, SQL generated once per shape. */
