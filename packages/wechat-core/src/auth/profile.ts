@@ -9,6 +9,7 @@ import type { UserProfile } from '../store/types.js';
 import { loadUser } from './account.js';
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
+import { isAvatarId } from './avatar.js';
 import { CLOUD_FILE_ID, parseInput, profileInput } from './schemas.js';
 import type { CallerContext } from './sessions.js';
 
@@ -78,14 +79,33 @@ export interface ProfileOptions {
   avatarOrigins?: readonly string[];
 }
 
-const OWN_AVATAR_PATH = /^\/avatars\/([A-Za-z0-9_-]{22})$/;
+const AVATARS_PATH = '/avatars/';
 
-/** An http(s) avatar is acceptable when it is one of this server's stored avatars. */
-async function checkHttpAvatar(
+/**
+ * Which avatars a profile may hold: a cloud file ID of the caller's own environment (cloud), or
+ * one of this server's stored avatars at one of its origins (self-hosted); nothing else.
+ */
+async function checkAvatar(
   avatarUrl: string,
   options: ProfileOptions,
   deps: Pick<AuthDeps, 'store'>,
 ): Promise<void> {
+  const cloudEnv = CLOUD_FILE_ID.exec(avatarUrl)?.[1];
+  if (cloudEnv !== undefined) {
+    if (!options.cloudEnv) {
+      throw new WechatAuthError(
+        'bad_request',
+        'avatarUrl: a cloud:// file ID is accepted only by the cloud functions; upload with POST /avatar',
+      );
+    }
+    if (cloudEnv !== options.cloudEnv) {
+      throw new WechatAuthError(
+        'bad_request',
+        'avatarUrl: the cloud file belongs to another cloud environment',
+      );
+    }
+    return;
+  }
   if (options.cloudEnv) {
     throw new WechatAuthError(
       'bad_request',
@@ -94,9 +114,9 @@ async function checkHttpAvatar(
   }
   if (!options.avatarOrigins) return;
   const url = new URL(avatarUrl);
-  const id = OWN_AVATAR_PATH.exec(url.pathname)?.[1];
+  const id = url.pathname.startsWith(AVATARS_PATH) ? url.pathname.slice(AVATARS_PATH.length) : '';
   const own =
-    id !== undefined &&
+    isAvatarId(id) &&
     url.search === '' &&
     options.avatarOrigins.includes(url.origin) &&
     (await deps.store.avatars.find(id)) !== null;
@@ -104,24 +124,6 @@ async function checkHttpAvatar(
     throw new WechatAuthError(
       'bad_request',
       'avatarUrl: upload the avatar with POST /avatar and send the URL it answered',
-    );
-  }
-}
-
-/** A cloud file ID must name the caller's own environment: another env's file is not theirs. */
-function checkCloudFileId(avatarUrl: string, options: ProfileOptions): void {
-  const env = CLOUD_FILE_ID.exec(avatarUrl)?.[1];
-  if (env === undefined) return;
-  if (!options.cloudEnv) {
-    throw new WechatAuthError(
-      'bad_request',
-      'avatarUrl: a cloud:// file ID is accepted only by the cloud functions; upload with POST /avatar',
-    );
-  }
-  if (env !== options.cloudEnv) {
-    throw new WechatAuthError(
-      'bad_request',
-      'avatarUrl: the cloud file belongs to another cloud environment',
     );
   }
 }
@@ -134,8 +136,7 @@ export async function updateProfile(
 ): Promise<{ user: PublicUser }> {
   const parsed = parseInput(profileInput, input);
   if ('avatarUrl' in parsed && parsed.avatarUrl !== undefined) {
-    if (CLOUD_FILE_ID.test(parsed.avatarUrl)) checkCloudFileId(parsed.avatarUrl, options);
-    else await checkHttpAvatar(parsed.avatarUrl, options, deps);
+    await checkAvatar(parsed.avatarUrl, options, deps);
   }
   if ('encryptedData' in parsed) {
     // Decrypt first: a stale key fails here as session_key_stale, before the signature check
