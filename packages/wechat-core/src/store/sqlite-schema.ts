@@ -24,6 +24,12 @@ export interface TableSpec {
   readonly objects?: readonly string[];
 }
 
+/** `INSERT INTO <table> (<every column>) VALUES (?, …)`: a whole row in spec order. */
+export function insertText(spec: TableSpec): string {
+  const columns = spec.columns.map((c) => c.column).join(', ');
+  return `INSERT INTO ${spec.table} (${columns}) VALUES (${spec.columns.map(() => '?').join(', ')})`;
+}
+
 /** A document value as its column stores it (dates as epoch ms, bytes as a Buffer, absent as NULL). */
 export function encode(type: ColumnType, value: unknown): unknown {
   if (value === undefined || value === null) return null;

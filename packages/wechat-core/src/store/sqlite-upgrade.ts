@@ -9,7 +9,7 @@ import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Database from 'libsql';
 import type { CollectionName } from './port.js';
-import { SQLITE_FILE, TABLES, encode, valueAt } from './sqlite-schema.js';
+import { SQLITE_FILE, TABLES, encode, insertText, valueAt } from './sqlite-schema.js';
 
 const UPGRADE = 'nedb-0.1';
 const RENAMED_SUFFIX = `.${UPGRADE}`;
@@ -66,11 +66,7 @@ export async function upgradeFromNedb(
       // Another process of this release may have imported them while this one read the files.
       if (!done()) {
         for (const [name, docs] of documents) {
-          const spec = TABLES[name];
-          const insert = db.prepare(
-            `INSERT INTO ${spec.table} (${spec.columns.map((c) => c.column).join(', ')})` +
-              ` VALUES (${spec.columns.map(() => '?').join(', ')})`,
-          );
+          const insert = db.prepare(insertText(TABLES[name]));
           for (const doc of docs) insert.run(...rowOf(name, doc));
         }
         db.prepare('INSERT INTO upgrades (name, done_at) VALUES (?, ?)').run(UPGRADE, Date.now());

@@ -27,6 +27,7 @@ import {
   type TableSpec,
   decode,
   encode,
+  insertText,
   valueAt,
 } from './sqlite-schema.js';
 import { upgradeFromNedb } from './sqlite-upgrade.js';
@@ -192,7 +193,10 @@ class SqliteCollection<T extends { _id: string }> implements CollectionPort<T> {
   private readonly paths: readonly (readonly string[])[];
   /** SQL and parameter order of each filter shape seen (fields and condition kinds). */
   private readonly shapes = new Map<string, { sql: string; encode: ((v: unknown) => unknown)[] }>();
-  private readonly selectList: string;
+  /** The columns in spec order, as SELECT, INSERT and RETURNING list them. */
+  readonly selectList: string;
+  /** `INSERT INTO <table> (<columns>) VALUES (?, …)` of a whole document. */
+  readonly insertText: string;
 
   constructor(
     private readonly connection: Connection,
@@ -202,6 +206,7 @@ class SqliteCollection<T extends { _id: string }> implements CollectionPort<T> {
     // Paths are one field or one object field deep (profile.nickname): split them once.
     this.paths = spec.columns.map((c) => c.path.split('.'));
     this.selectList = spec.columns.map((c) => c.column).join(', ');
+    this.insertText = insertText(spec);
   }
 
   private column(path: string): ColumnSpec {
@@ -293,7 +298,8 @@ class SqliteCollection<T extends { _id: string }> implements CollectionPort<T> {
     return doc as T;
   }
 
-  private row(doc: T): unknown[] {
+  /** A document as the parameters of `insertText`. */
+  row(doc: T): unknown[] {
     return this.spec.columns.map((c) => encode(c.type, valueAt(doc, c.path)));
   }
 
@@ -316,7 +322,7 @@ class SqliteCollection<T extends { _id: string }> implements CollectionPort<T> {
   }
 
   insertOne(doc: T): Promise<void> {
-    const text = `INSERT INTO ${this.spec.table} (${this.selectList}) VALUES (${this.spec.columns.map(() => '?').join(', ')})`;
+    const text = this.insertText;
     const values = this.row(doc);
     return this.connection.write(`insert into ${this.spec.table}`, text, (statement) => {
       statement.run(...values);
@@ -407,19 +413,14 @@ class SqliteDriver implements StoreDriver {
     onInsert: IdentityDoc,
   ): Promise<IdentityDoc> {
     const identities = this.collection<IdentityDoc>('identities');
-    const spec = TABLES.identities;
     const { columns: setColumns } = identities.assignments({ set });
     const text =
-      `INSERT INTO identities (${spec.columns.map((c) => c.column).join(', ')})` +
-      ` VALUES (${spec.columns.map(() => '?').join(', ')})` +
-      ` ON CONFLICT (appid, openid) DO UPDATE SET ` +
+      `${identities.insertText} ON CONFLICT (appid, openid) DO UPDATE SET ` +
       (setColumns.length
         ? setColumns.map((c) => `${c} = excluded.${c}`).join(', ')
         : 'appid = excluded.appid') +
-      ` RETURNING ${spec.columns.map((c) => c.column).join(', ')}`;
-    const values = spec.columns.map((c) =>
-      encode(c.type, valueAt({ ...onInsert, ...set, ...key }, c.path)),
-    );
+      ` RETURNING ${identities.selectList}`;
+    const values = identities.row({ ...onInsert, ...set, ...key });
     return this.connection.write('upsert identity', text, (statement) => {
       return identities.toDoc(statement.get(...values) as Row);
     });
