@@ -134,6 +134,13 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    // JSON answers carry tokens, phone numbers and profiles: no cache (browser, proxy or CDN)
+    // may keep one. Routes that may be cached (avatars, pages) set their own header.
+    if (!reply.hasHeader('cache-control')) {
+      const type = reply.getHeader('content-type');
+      if (typeof type === 'string' && type.startsWith('application/json'))
+        reply.header('cache-control', 'no-store');
+    }
     done(null, payload);
   });
 
@@ -171,7 +178,11 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
       .send({ error: { code: 'internal', message: `internal error (request id ${request.id})` } });
   });
 
-  const authenticate = (request: FastifyRequest) => deps.sessions.verify(bearerToken(request));
+  // A session answers only for the app it was issued for: the one the request names
+  // (X-WeChat-Appid), else the default app. Another app's token, an unknown appid, or a
+  // web-login session (issued for the Official Account) is unauthorized here.
+  const authenticate = (request: FastifyRequest) =>
+    deps.sessions.verify(bearerToken(request), appidOf(request) ?? deps.apps.defaultAppid);
 
   // Avatars: one multipart file of at most 2 MiB; larger, missing or non-image uploads are 400.
   void app.register(multipart, {

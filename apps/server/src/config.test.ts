@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       port: 3000,
       sessionTtlDays: 30,
+      sessionMaxDays: 90,
       logLevel: 'info',
     });
   });

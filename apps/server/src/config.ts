@@ -29,6 +29,8 @@ export interface ServerConfig {
   host: string;
   port: number;
   sessionTtlDays: number;
+  /** Absolute session lifetime from login, however active the session. */
+  sessionMaxDays: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -130,6 +132,17 @@ const schema = z.object({
       z.number().positive('must be a positive number of days').max(365, 'must be at most 365 days'),
     )
     .default(30),
+  SESSION_MAX_DAYS: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a positive number of days')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .positive('must be a positive number of days')
+        .max(3650, 'must be at most 3650 days'),
+    )
+    .default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -169,6 +182,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     throw new ConfigError(
       'config: WECHAT_OA_APPID must be the Official Account, not one of the mini-programs',
     );
+  if (c.SESSION_MAX_DAYS < c.SESSION_TTL_DAYS)
+    throw new ConfigError(
+      `config: SESSION_MAX_DAYS must be at least SESSION_TTL_DAYS (${c.SESSION_MAX_DAYS} < ${c.SESSION_TTL_DAYS})`,
+    );
   return {
     apps,
     officialAccount:
@@ -186,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     host: c.HOST,
     port: c.PORT,
     sessionTtlDays: c.SESSION_TTL_DAYS,
+    sessionMaxDays: c.SESSION_MAX_DAYS,
     logLevel: c.LOG_LEVEL,
   };
 }

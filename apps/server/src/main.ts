@@ -45,6 +45,7 @@ const deps = createAuthDeps({
   store,
   wechat,
   sessionTtlDays: config.sessionTtlDays,
+  sessionMaxDays: config.sessionMaxDays,
 });
 
 // The port actually bound (PORT=0 picks one), for the default PUBLIC_URL.

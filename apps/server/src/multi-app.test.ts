@@ -83,7 +83,11 @@ describe('POST /rewards/welcome', () => {
     const b = await stack.login(undefined, { appid: OTHER_APP.appid, unionid: u });
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        stack.api('POST', '/rewards/welcome', { token: i % 2 ? a.token : b.token }),
+        stack.api('POST', '/rewards/welcome', {
+          token: i % 2 ? a.token : b.token,
+          // Each app's client names its app (a session answers only for its own).
+          ...(i % 2 ? {} : { headers: { 'x-wechat-appid': OTHER_APP.appid } }),
+        }),
       ),
     );
     expect(answers.map((r) => r.status)).toEqual(new Array(20).fill(200));
@@ -93,7 +97,10 @@ describe('POST /rewards/welcome', () => {
     expect(typeof grantedAt).toBe('string');
     for (const r of answers) expect(r.body.grantedAt).toBe(grantedAt);
 
-    const later = await stack.api('POST', '/rewards/welcome', { token: b.token });
+    const later = await stack.api('POST', '/rewards/welcome', {
+      token: b.token,
+      headers: { 'x-wechat-appid': OTHER_APP.appid },
+    });
     expect(later.body).toEqual({ granted: false, grantedAt });
     const rewards = await readEmbeddedCollection(stack.dataDir, 'rewards');
     expect(rewards.filter((r) => r.userId === a.userId)).toHaveLength(1);

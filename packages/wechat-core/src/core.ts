@@ -43,8 +43,10 @@ export interface CoreConfig {
   apps: readonly AppCredentials[];
   store: Store;
   wechat?: WechatHttpOptions;
-  /** Default 30. */
+  /** Sliding session lifetime; default 30. */
   sessionTtlDays?: number;
+  /** Absolute session lifetime from login, however active; default 90. */
+  sessionMaxDays?: number;
   now?: () => Date;
   /** Where warnings an operator should see go (a unionid conflict, say). */
   log?: AuthLogger;
@@ -77,6 +79,9 @@ export function createAuthDeps(config: CoreConfig): AuthDeps {
     sessions: new SessionManager({
       store: config.store.sessions,
       ttlMs: (config.sessionTtlDays ?? 30) * 24 * 3600_000,
+      ...(config.sessionMaxDays === undefined
+        ? {}
+        : { maxAgeMs: config.sessionMaxDays * 24 * 3600_000 }),
       now,
     }),
   };

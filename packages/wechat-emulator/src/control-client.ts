@@ -67,6 +67,8 @@ export class EmulatorControl {
 
   mintPhoneCodes(input: {
     appid: string;
+    /** The user who taps the button: only their openid redeems the code. */
+    openid?: string;
     purePhoneNumber?: string;
     countryCode?: string;
     count?: number;

@@ -95,8 +95,10 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
     const purePhoneNumber = optStr(b, 'purePhoneNumber') ?? '13800138000';
     const countryCode = optStr(b, 'countryCode') ?? '86';
     const count = optInt(b, 'count', 1, 100_000) ?? 1;
+    // The user who tapped: given, only their openid can redeem the code (as on the platform).
+    const openid = optStr(b, 'openid');
     const codes = Array.from({ length: count }, () =>
-      state.mintPhoneCode(appid, purePhoneNumber, countryCode),
+      state.mintPhoneCode(appid, purePhoneNumber, countryCode, openid),
     );
     return { codes, purePhoneNumber, countryCode };
   });

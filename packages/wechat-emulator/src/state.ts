@@ -43,6 +43,8 @@ interface LoginCode {
 
 interface PhoneCode {
   appid: string;
+  /** The user who tapped the button; absent for codes a test minted for nobody in particular. */
+  openid: string | undefined;
   purePhoneNumber: string;
   countryCode: string;
   issuedAt: number;
@@ -313,10 +315,16 @@ export class EmulatorState {
 
   // ---- phone ----
 
-  mintPhoneCode(appid: string, purePhoneNumber: string, countryCode: string): string {
+  mintPhoneCode(
+    appid: string,
+    purePhoneNumber: string,
+    countryCode: string,
+    openid?: string,
+  ): string {
     const code = randomBytes(32).toString('hex');
     this.phoneCodes.set(code, {
       appid,
+      openid,
       purePhoneNumber,
       countryCode,
       issuedAt: this.now(),
@@ -325,8 +333,12 @@ export class EmulatorState {
     return code;
   }
 
-  /** getuserphonenumber: each code once, within 5 minutes, for its own appid; otherwise 40029. */
-  redeemPhoneCode(appid: string, code: string): PhoneCode | undefined {
+  /**
+   * getuserphonenumber: each code once, within 5 minutes, for its own appid (otherwise 40029);
+   * when the caller names an `openid`, only for the user who tapped the button (otherwise 40003,
+   * WeChat's "invalid openid", and the code stays unused).
+   */
+  redeemPhoneCode(appid: string, code: string, openid?: string): PhoneCode | 40029 | 40003 {
     const entry = this.phoneCodes.get(code);
     if (
       !entry ||
@@ -334,8 +346,9 @@ export class EmulatorState {
       entry.appid !== appid ||
       this.now() - entry.issuedAt > PHONE_CODE_TTL_MS
     ) {
-      return undefined;
+      return 40029;
     }
+    if (openid !== undefined && entry.openid !== undefined && openid !== entry.openid) return 40003;
     entry.used = true;
     return entry;
   }

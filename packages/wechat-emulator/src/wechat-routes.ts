@@ -116,8 +116,12 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     const body = jsonBody(request);
     if (!body) return fail(47001);
     const code = typeof body.code === 'string' ? body.code : '';
-    const phone = state.redeemPhoneCode(token.appid ?? '', code);
-    if (!phone) return wechatError(40029, 'invalid code');
+    // The optional openid: the user the code must belong to (documented as an optional field;
+    // the errcode for a mismatch is not documented, 40003 "invalid openid" is our reading).
+    if (body.openid !== undefined && typeof body.openid !== 'string') return fail(47001);
+    const phone = state.redeemPhoneCode(token.appid ?? '', code, body.openid);
+    if (phone === 40029) return wechatError(40029, 'invalid code');
+    if (phone === 40003) return fail(40003);
     const phoneNumber =
       phone.countryCode === '86'
         ? phone.purePhoneNumber

@@ -30,7 +30,7 @@ export async function main(event: unknown, _context: unknown) {
   return respond(async () => {
     const caller = callerIdentity();
     const { code } = parseInput(phoneEvent, eventObject(event));
-    const info = await getPhoneNumber(code);
+    const info = await getPhoneNumber(code, caller.openid);
     if (info.watermarkAppid !== caller.appid) {
       throw new WechatAuthError(
         'invalid_encrypted_data',

@@ -133,11 +133,14 @@ export interface CloudPhoneInfo {
   watermarkAppid: string;
 }
 
-/** phonenumber.getPhoneNumber through the cloud's openapi; a rejection keeps its WeChat errcode. */
-export async function getPhoneNumber(code: string): Promise<CloudPhoneInfo> {
+/**
+ * phonenumber.getPhoneNumber through the cloud's openapi, for the caller's own `openid` (a code
+ * another user tapped is refused); a rejection keeps its WeChat errcode.
+ */
+export async function getPhoneNumber(code: string, openid: string): Promise<CloudPhoneInfo> {
   let answer;
   try {
-    answer = await cloud.openapi.phonenumber.getPhoneNumber({ code });
+    answer = await cloud.openapi.phonenumber.getPhoneNumber({ code, openid });
   } catch (error) {
     throw fromCloudSdkError(error, 'phonenumber.getPhoneNumber');
   }

@@ -81,6 +81,12 @@ const PAGES = {
     title: '无效的授权范围',
     detail: 'scope must be snsapi_base or snsapi_userinfo.',
   },
+  crossOrigin: {
+    status: 403,
+    code: 'bad_origin',
+    title: '请求来源无效',
+    detail: 'Signing out works only from this site’s own page.',
+  },
   snapshot: {
     status: 403,
     code: 'snapshot_user',
@@ -248,8 +254,8 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
     const token = request.cookies[cookies().session.name];
     if (!token) return undefined;
     try {
-      const session = await deps.sessions.verify(token);
-      if (session.appid !== options.officialAccount.appid) return undefined;
+      // Only a web-login session (issued for the Official Account), never a mini-program token.
+      const session = await deps.sessions.verify(token, options.officialAccount.appid);
       return (await me(session, deps)).user;
     } catch (error) {
       if (error instanceof WechatAuthError && error.code === 'unauthorized') return undefined;
@@ -280,7 +286,25 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
     }
   });
 
+  /**
+   * Whether a form post comes from this site's own page (no forced log-out from another site).
+   * Current browsers say so in Sec-Fetch-Site. Older ones send Origin with every POST, which must
+   * then be PUBLIC_URL's; our pages' no-referrer policy makes a browser send `Origin: null`, so
+   * Sec-Fetch-Site is read first. A client that sends neither (curl) is no browser another site
+   * can drive.
+   */
+  const sameOrigin = (request: FastifyRequest) => {
+    const site = request.headers['sec-fetch-site'];
+    if (site !== undefined) return site === 'same-origin' || site === 'none';
+    const origin = request.headers.origin;
+    return origin === undefined || origin === new URL(options.publicUrl).origin;
+  };
+
   app.post('/oauth/logout', async (request, reply) => {
+    if (!sameOrigin(request)) {
+      request.log.info({ event: 'cross_origin_logout' }, 'log-out from another origin refused');
+      return showError(reply, PAGES.crossOrigin);
+    }
     const { session: cookie } = cookies();
     const token = request.cookies[cookie.name];
     await logout(token, deps).catch((error: unknown) => {

@@ -252,13 +252,19 @@ describe('the callback refuses abuse', () => {
     'javascript:alert(1)',
     'http:evil.example',
     '/%0d%0aSet-Cookie:x=y',
+    // Dot segments normalise into `//host` (a link to another host): refused before that.
+    '/.//evil.example/',
+    '/a/..//evil.example/',
+    '/%2e//evil.example/',
+    '/%2E%2E//evil.example/',
+    '/x/%2e%2e/%2e%2e//evil.example',
   ])('returnTo=%s is refused before anything else happens', async (returnTo) => {
     const browser = new Browser();
     const answer = await browser.get(
       `${stack.server.url}/oauth/wechat?returnTo=${encodeURIComponent(returnTo)}`,
     );
     const body = await answer.text();
-    if (returnTo.startsWith('/%')) {
+    if (returnTo.startsWith('/%0d')) {
       // Percent-encoded CRLF stays encoded: a harmless same-origin path, never a header.
       expect(answer.status).toBe(302);
       expect(answer.headers.get('set-cookie')).not.toContain('x=y');
@@ -303,18 +309,65 @@ describe('GET / and POST /oauth/logout', () => {
     const browser = new Browser();
     await browser.follow(`${stack.server.url}/oauth/wechat`);
     const token = browser.cookies.get('wxlogin_session') ?? '';
-    // As a browser's form sends it: an empty urlencoded body.
+    // As a browser's form sends it: an empty urlencoded body, and the page's own Origin.
     const out = await browser.get(`${stack.server.url}/oauth/logout`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: stack.server.url,
+        'sec-fetch-site': 'same-origin',
+      },
       body: '',
     });
     expect(out.status).toBe(303);
     expect(out.headers.get('location')).toBe('/');
     expect(browser.cookies.has('wxlogin_session')).toBe(false);
     // The session itself is gone, not only the cookie.
-    const reuse = await stack.api('GET', '/me', { token });
-    expect(reuse.status).toBe(401);
+    const reuse = await fetch(`${stack.server.url}/`, {
+      headers: { cookie: `wxlogin_session=${token}` },
+    });
+    expect(await reuse.text()).toContain('href="/oauth/wechat?scope=snsapi_base');
+  });
+
+  it('refuses a log-out posted from another site (forced log-out, CSRF)', async () => {
+    await setBrowserUser({ nickname: '不想被登出的人' });
+    const browser = new Browser();
+    await browser.follow(`${stack.server.url}/oauth/wechat`);
+    for (const headers of [
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site', origin: stack.server.url },
+    ]) {
+      const out = await browser.get(`${stack.server.url}/oauth/logout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: '',
+      });
+      expect(out.status).toBe(403);
+      expect(errorCodeOf(await out.text())).toBe('bad_origin');
+    }
+    // Still signed in.
+    const page = await browser.follow(`${stack.server.url}/`);
+    expect(page.body).toContain('不想被登出的人');
+  });
+
+  it('a web-login session is no Bearer token for the mini-program API', async () => {
+    await setBrowserUser({ nickname: '网页用户' });
+    const browser = new Browser();
+    await browser.follow(`${stack.server.url}/oauth/wechat`);
+    const token = browser.cookies.get('wxlogin_session') ?? '';
+    expect(token).not.toBe('');
+    for (const [method, path] of [
+      ['GET', '/me'],
+      ['POST', '/rewards/welcome'],
+    ] as const) {
+      const answer = await stack.api(method, path, { token });
+      expect(answer.status).toBe(401);
+      expect(answer.body.error?.code).toBe('unauthorized');
+    }
+    // ...and it still works on the pages it was issued for.
+    expect((await browser.follow(`${stack.server.url}/`)).body).toContain('网页用户');
   });
 
   it('escapes what it renders (a nickname is data, never markup)', async () => {

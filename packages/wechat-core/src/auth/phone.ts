@@ -33,8 +33,12 @@ export async function bindPhone(
   const parsed = parseInput(phoneInput, input);
   let phone: PhoneNumber;
   if ('code' in parsed) {
+    // The caller's openid goes along, so WeChat refuses a code that another user tapped.
+    const identity = await deps.store.users.findIdentityOfUser(caller.userId, caller.appid);
+    if (!identity)
+      throw new WechatAuthError('unauthorized', 'the user of this session no longer exists');
     const info = await deps.tokens.call(caller.appid, (token) =>
-      deps.wechat.getPhoneNumber(token, parsed.code),
+      deps.wechat.getPhoneNumber(token, parsed.code, identity.openid),
     );
     if (info.watermark.appid !== caller.appid) {
       throw new WechatAuthError(

@@ -10,6 +10,7 @@ import { loadUser } from './account.js';
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
 import { isAvatarId } from './avatar.js';
+import { cleanNickname } from './nickname.js';
 import { CLOUD_FILE_ID, parseInput, profileInput } from './schemas.js';
 import type { CallerContext } from './sessions.js';
 
@@ -28,10 +29,10 @@ const ANONYMOUS_AVATAR =
  * CloudID): a real nickname and an http(s) avatar, never the anonymous placeholders.
  */
 export function profileFromUserInfo(data: Record<string, unknown>): UserProfile {
-  const nickname = typeof data.nickName === 'string' ? data.nickName.trim() : '';
+  const nickname = cleanNickname(data.nickName);
   const avatar = typeof data.avatarUrl === 'string' ? data.avatarUrl : '';
   return {
-    ...(nickname && nickname !== ANONYMOUS_NICKNAME ? { nickname: nickname.slice(0, 64) } : {}),
+    ...(nickname && nickname !== ANONYMOUS_NICKNAME ? { nickname } : {}),
     ...(/^https?:\/\//.test(avatar) && !ANONYMOUS_AVATAR.test(avatar) ? { avatarUrl: avatar } : {}),
   };
 }

@@ -5,6 +5,7 @@
 // Namespace import: it tree-shakes (`import { z }` pulls all of zod, locales included, into bundles).
 import * as z from 'zod';
 import { WechatAuthError } from '../errors.js';
+import { NICKNAME_MAX_CHARS, checkNickname } from './nickname.js';
 
 /**
  * wx.login and phone codes: whatever WeChat (or DevTools: "the code is a mock one") issues,
@@ -19,10 +20,18 @@ const base64Field = (max: number) => z.string().min(1).max(max);
 
 export const loginInput = z.strictObject({ code: wechatCode });
 
+/** A nickname the user typed: the one rule of nickname.ts, refused (not repaired) when broken. */
 const nickname = z
   .string()
-  .transform((s) => s.trim())
-  .pipe(z.string().min(1, 'must not be blank').max(64));
+  .max(NICKNAME_MAX_CHARS * 8)
+  .transform((value, ctx) => {
+    const checked = checkNickname(value);
+    if ('problem' in checked) {
+      ctx.addIssue({ code: 'custom', message: checked.problem });
+      return z.NEVER;
+    }
+    return checked.nickname;
+  });
 /** An avatar link as the profile stores it (also applied to WeChat's headimgurl). */
 export const avatarUrl = z
   .string()
@@ -87,11 +96,24 @@ export const identityContext = z.strictObject({
   unionid: z.string().min(1).max(128).optional(),
 });
 
+/**
+ * For a body that matches no shape of a union (modern or legacy profile, say), the problem of the
+ * shape it was meant to be: the branch that did not fail on unknown keys.
+ */
+function mostSpecific(issue: z.core.$ZodIssue | undefined): z.core.$ZodIssue | undefined {
+  if (issue?.code !== 'invalid_union') return issue;
+  const branch = issue.errors.find(
+    (issues) => issues.length > 0 && !issues.some((i) => i.code === 'unrecognized_keys'),
+  );
+  const inner = branch?.[0];
+  return inner ? { ...inner, path: [...issue.path, ...inner.path] } : issue;
+}
+
 /** Parses input with a schema; failure is bad_request with the first problem named. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
+  const issue = mostSpecific(parsed.error.issues[0]);
   const where = issue?.path.length ? issue.path.join('.') : 'body';
   throw new WechatAuthError('bad_request', `${where}: ${issue?.message ?? 'invalid input'}`);
 }

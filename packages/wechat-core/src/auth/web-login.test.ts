@@ -69,10 +69,16 @@ describe('completeOAuthLogin()', () => {
     if (silent.kind === 'signed_in') expect(silent.user.id).toBe(first.user.id);
   });
 
-  it("cuts a long WeChat nickname to the profile's 64 units without splitting an emoji", async () => {
-    const { code } = await oauthCode('snsapi_userinfo', { nickname: '🌟'.repeat(40) });
+  it("cuts a long WeChat nickname to the profile's 64 characters without splitting an emoji", async () => {
+    const { code } = await oauthCode('snsapi_userinfo', { nickname: '🌟'.repeat(70) });
     const result = await completeOAuthLogin(code, web);
-    expect(result.kind === 'signed_in' && result.user.nickname).toBe('🌟'.repeat(32));
+    expect(result.kind === 'signed_in' && result.user.nickname).toBe('🌟'.repeat(64));
+  });
+
+  it('drops control and bidi characters from a WeChat nickname instead of storing them', async () => {
+    const { code } = await oauthCode('snsapi_userinfo', { nickname: ' 李\u0000雷\u202e\u001b ' });
+    const result = await completeOAuthLogin(code, web);
+    expect(result.kind === 'signed_in' && result.user.nickname).toBe('李雷');
   });
 
   it('links the web user to the mini-program user with the same unionid', async () => {
@@ -209,7 +215,7 @@ describe('parseReturnTo()', () => {
     ['', '/'],
     ['/', '/'],
     ['/orders?id=1#top', '/orders?id=1#top'],
-    ['/a/../b', '/b'],
+    ['/a/b.c/d', '/a/b.c/d'],
   ])('accepts %j as %j', (input, expected) => {
     expect(parseReturnTo(input)).toBe(expected);
   });
@@ -225,6 +231,12 @@ describe('parseReturnTo()', () => {
     'orders',
     42,
     `/${'a'.repeat(600)}`,
+    // Dot segments, refused before normalisation could turn them into `//host`.
+    '/a/../b',
+    '/.//evil.example',
+    '/%2e//evil.example',
+    '/%2E%2e/x',
+    '/x/..',
   ])('refuses %j', (input) => {
     expect(parseReturnTo(input)).toBeNull();
   });

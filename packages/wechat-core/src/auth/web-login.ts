@@ -18,6 +18,7 @@ import type { OAuthGrant, OAuthUserInfo, WechatOAuthClient } from '../wechat/oau
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
 import { reportUnionidConflict } from './login.js';
+import { cleanNickname } from './nickname.js';
 import { avatarUrl as avatarUrlSchema } from './schemas.js';
 
 export interface WebLoginDeps extends Pick<AuthDeps, 'store' | 'sessions' | 'now' | 'log'> {
@@ -62,12 +63,7 @@ function hasUserinfoScope(scope: string): boolean {
 
 /** The profile fields WeChat gave that fit our profile rules (blank ones are left out). */
 function profileFrom(info: OAuthUserInfo): UserProfile {
-  // The profile's limit (64 UTF-16 units, as the nickname schema counts), never half an emoji.
-  let nickname = '';
-  for (const char of info.nickname.trim()) {
-    if (nickname.length + char.length > 64) break;
-    nickname += char;
-  }
+  const nickname = cleanNickname(info.nickname);
   const avatarUrl = avatarUrlSchema.safeParse(info.headimgurl).success
     ? info.headimgurl
     : undefined;
@@ -179,7 +175,8 @@ export async function completeOAuthLogin(
 
 /**
  * The path to return to after login, or null when it is not a same-origin path: only `/...`,
- * never `//host`, `/\host`, a scheme, or control characters (no open redirect).
+ * never `//host`, `/\host`, a scheme, control characters, or dot segments (`/./`, `/../`, also
+ * as `%2e`): no open redirect, and nothing that turns into one once normalised.
  */
 export function parseReturnTo(value: unknown): string | null {
   if (value === undefined || value === '') return '/';
@@ -188,6 +185,11 @@ export function parseReturnTo(value: unknown): string | null {
   // Browsers read "\" as "/" and drop tabs and newlines: refuse them rather than guess.
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (/[\\\x00-\x20\x7f]/.test(value)) return null;
+  // Dot segments, plain or percent-encoded, are refused before anything normalises them:
+  // `/.//evil.com` would otherwise become `//evil.com`, a link to another host.
+  const path = value.split(/[?#]/, 1)[0] ?? '';
+  if (/%2e/i.test(path) || path.split('/').some((segment) => segment === '.' || segment === '..'))
+    return null;
   const base = 'http://return-to.invalid';
   let url: URL;
   try {
@@ -195,6 +197,6 @@ export function parseReturnTo(value: unknown): string | null {
   } catch {
     return null;
   }
-  if (url.origin !== base) return null;
+  if (url.origin !== base || url.pathname.startsWith('//')) return null;
   return `${url.pathname}${url.search}${url.hash}`;
 }

@@ -121,16 +121,18 @@ export class WechatClient {
   }
 
   /**
-   * Exchanges a getPhoneNumber button code for the user's phone number.
+   * Exchanges a getPhoneNumber button code for the user's phone number (of `openid`, when given).
    * @see https://developers.weixin.qq.com/miniprogram/dev/server/API/user-info/phone-number/api_getphonenumber
    */
-  async getPhoneNumber(accessToken: string, code: string): Promise<PhoneInfo> {
+  async getPhoneNumber(accessToken: string, code: string, openid?: string): Promise<PhoneInfo> {
     const path = '/wxa/business/getuserphonenumber';
     const answer = await this.http.call({
       path,
       method: 'POST',
       query: { access_token: accessToken },
-      body: { code },
+      // The optional openid names the user the code must belong to: a code tapped by someone
+      // else is refused instead of binding their number to this account.
+      body: openid === undefined ? { code } : { code, openid },
     });
     return readAnswer(phoneAnswer, answer, path).phone_info;
   }

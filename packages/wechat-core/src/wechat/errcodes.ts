@@ -27,7 +27,7 @@ const TABLE: Readonly<Record<number, { code: ErrorCode; message: string }>> = {
   42001: { code: 'wechat_unavailable', message: 'the access token has expired' },
   40030: { code: 'unauthorized', message: 'the OAuth refresh token is invalid' },
   42002: { code: 'unauthorized', message: 'the OAuth refresh token has expired' },
-  40003: { code: 'invalid_code', message: 'WeChat does not know this openid' },
+  40003: { code: 'invalid_code', message: 'the openid is invalid or not the one the code is for' },
   48001: { code: 'unauthorized', message: 'the OAuth grant lacks this scope' },
   40013: { code: 'internal', message: 'WeChat rejected the appid (check WECHAT_APPID)' },
   40125: { code: 'internal', message: 'WeChat rejected the app secret (check WECHAT_SECRET)' },

@@ -98,6 +98,7 @@ const openapi = {
     getPhoneNumber: (param) =>
       callOpenApi('openapi.phonenumber.getPhoneNumber', '/wxa/business/getuserphonenumber', {
         code: param.code,
+        ...(param.openid === undefined ? {} : { openid: param.openid }),
       }),
   },
 };
