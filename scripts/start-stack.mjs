@@ -161,5 +161,7 @@ start('server', [join(root, 'apps/server/bin/wxlogin-server.js')], {
   ...(useEmulator ? { WECHAT_API_ORIGIN: emulatorUrl, WECHAT_OPEN_ORIGIN: emulatorUrl } : {}),
   PORT: serverPort,
   ...(lan ? { HOST: '0.0.0.0' } : {}),
+  // Avatar links name the address the phone uses (the server never builds them from Host).
+  ...(lanIp && !process.env.PUBLIC_URL ? { PUBLIC_URL: `http://${lanIp}:${serverPort}` } : {}),
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
 });

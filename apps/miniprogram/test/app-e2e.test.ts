@@ -143,7 +143,11 @@ describe('the compiled mini-program', () => {
     const avatarFile = join(work, 'wxfile-tmp-chosen.png');
     await writeFile(
       avatarFile,
-      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]),
+      Buffer.from(
+        // A real 1×1 PNG: the server decodes and re-encodes every avatar.
+        'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+        'base64',
+      ),
     );
     const profile = instantiate('pages/profile/profile');
     (profile.onChooseAvatar as (e: unknown) => void)({ detail: { avatarUrl: avatarFile } });

@@ -24,6 +24,17 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
+import { reencodeAvatar } from './avatar-image.js';
+import {
+  type ConnectionSettings,
+  ConcurrencyGate,
+  DEFAULT_CONNECTIONS,
+  DEFAULT_LIMITS,
+  type LimitSettings,
+  perHour,
+  perMinute,
+  registerLimits,
+} from './limits.js';
 import { type WebLoginOptions, registerWebLogin } from './web/oauth-routes.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -47,8 +58,17 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
 
 export interface ServerOptions {
   logger: FastifyServerOptions['logger'];
+  /**
+   * The origin clients reach this server at (PUBLIC_URL): avatar links are built from it, never
+   * from the request's Host header. Read per request (the default names the port bound).
+   */
+  readonly publicUrl: string;
   /** Official Account web login and its pages; absent: no such routes. */
   web?: WebLoginOptions;
+  limits?: LimitSettings;
+  connections?: ConnectionSettings;
+  /** Proxies whose X-Forwarded-For is believed (addresses or CIDRs); absent: none. */
+  trustProxy?: string[];
 }
 
 /** Paths pino must never print: credentials travel in these headers. */
@@ -90,13 +110,26 @@ function appidOf(request: FastifyRequest): string | undefined {
 }
 
 export function buildServer(baseDeps: AuthDeps, options: ServerOptions): FastifyInstance {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const connections = options.connections ?? DEFAULT_CONNECTIONS;
   const app = Fastify({
     logger: options.logger,
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
     // Idle keep-alive sockets close on shutdown; in-flight requests still finish.
     forceCloseConnections: 'idle',
+    // Slow clients: Node checks the header and request deadlines every second (its default,
+    // 30 s, would let a trickling client hold a socket that much longer than the deadline).
+    http: {
+      headersTimeout: connections.headersTimeoutMs,
+      connectionsCheckingInterval: 1_000,
+    },
+    requestTimeout: connections.requestTimeoutMs,
+    keepAliveTimeout: connections.idleTimeoutMs,
+    connectionTimeout: connections.idleTimeoutMs,
+    trustProxy: options.trustProxy ?? false,
   });
+  app.server.maxConnections = connections.maxConnections;
   // Warnings of the use-cases (a unionid conflict, say) go to the server's log.
   const deps: AuthDeps = { ...baseDeps, log: baseDeps.log ?? app.log };
 
@@ -181,76 +214,102 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
   // A session answers only for the app it was issued for: the one the request names
   // (X-WeChat-Appid), else the default app. Another app's token, an unknown appid, or a
   // web-login session (issued for the Official Account) is unauthorized here.
-  const authenticate = (request: FastifyRequest) =>
-    deps.sessions.verify(bearerToken(request), appidOf(request) ?? deps.apps.defaultAppid);
+  // Checked once per request, whether by a per-user limit's key or by the route itself.
+  const callers = new WeakMap<FastifyRequest, ReturnType<AuthDeps['sessions']['verify']>>();
+  const authenticate = (request: FastifyRequest) => {
+    let caller = callers.get(request);
+    if (!caller) {
+      caller = deps.sessions.verify(
+        bearerToken(request),
+        appidOf(request) ?? deps.apps.defaultAppid,
+      );
+      callers.set(request, caller);
+    }
+    return caller;
+  };
+  const userKey = async (request: FastifyRequest) => `user:${(await authenticate(request)).userId}`;
+  const loginGate = new ConcurrencyGate(limits.loginConcurrency, limits.loginQueue);
 
-  // Avatars: one multipart file of at most 2 MiB; larger, missing or non-image uploads are 400.
-  void app.register(multipart, {
-    limits: { fileSize: AVATAR_MAX_BYTES, files: 1, fields: 4, parts: 5 },
-    throwFileSizeLimit: true,
-  });
+  registerLimits(app);
+  // Routes are declared once the limits plugin has loaded (its onRoute hook must see them).
+  void app.register((app, _options, done) => {
+    // Avatars: one multipart file of at most 2 MiB; larger, missing or non-image uploads are 400.
+    void app.register(multipart, {
+      limits: { fileSize: AVATAR_MAX_BYTES, files: 1, fields: 4, parts: 5 },
+      throwFileSizeLimit: true,
+    });
 
-  app.post('/avatar', async (request) => {
-    const caller = await authenticate(request);
-    const files = request.files();
-    const first = await files.next();
-    if (first.done) throw new WechatAuthError('bad_request', 'the upload holds no file');
-    const bytes = await first.value.toBuffer();
-    // Exactly one file: a second one (refused by the files limit, or seen here) is ambiguous.
-    if (!(await files.next()).done)
-      throw new WechatAuthError('bad_request', 'upload one file only');
-    const { id } = await uploadAvatar({ bytes, declaredType: first.value.mimetype }, caller, deps);
-    return { avatarUrl: `${request.protocol}://${request.host}/avatars/${id}` };
-  });
+    app.post('/avatar', perHour(limits.avatarPerHour, userKey), async (request) => {
+      const caller = await authenticate(request);
+      const files = request.files();
+      const first = await files.next();
+      if (first.done) throw new WechatAuthError('bad_request', 'the upload holds no file');
+      const bytes = await first.value.toBuffer();
+      // Exactly one file: a second one (refused by the files limit, or seen here) is ambiguous.
+      if (!(await files.next()).done)
+        throw new WechatAuthError('bad_request', 'upload one file only');
+      const { id } = await uploadAvatar(
+        { bytes, declaredType: first.value.mimetype },
+        caller,
+        deps,
+        { reencode: reencodeAvatar },
+      );
+      // From PUBLIC_URL, never from Host: a forged Host header must not end up in a profile.
+      return { avatarUrl: `${options.publicUrl}/avatars/${id}` };
+    });
 
-  // Public and immutable: the id is 128 random bits, and <image src> sends no token.
-  app.get('/avatars/:id', async (request, reply) => {
-    const { id } = request.params as { id: string };
-    const avatar = await deps.store.avatars.find(id);
-    if (!avatar) throw new WechatAuthError('not_found', 'no such avatar');
-    return (
-      reply
-        .header('content-type', avatar.contentType)
-        .header('cache-control', 'public, max-age=31536000, immutable')
-        // The type is the one read from the bytes: browsers must not guess another (an image
-        // that also parses as HTML or SVG), and nothing in it may run if opened directly.
-        .header('x-content-type-options', 'nosniff')
-        .header('content-security-policy', "default-src 'none'; sandbox")
-        .send(Buffer.from(avatar.bytes))
+    // Public and immutable: the id is 128 random bits, and <image src> sends no token.
+    app.get('/avatars/:id', async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const avatar = await deps.store.avatars.find(id);
+      if (!avatar) throw new WechatAuthError('not_found', 'no such avatar');
+      return (
+        reply
+          .header('content-type', avatar.contentType)
+          .header('cache-control', 'public, max-age=31536000, immutable')
+          // The type is the one read from the bytes: browsers must not guess another (an image
+          // that also parses as HTML or SVG), and nothing in it may run if opened directly.
+          .header('x-content-type-options', 'nosniff')
+          .header('content-security-policy', "default-src 'none'; sandbox")
+          .send(Buffer.from(avatar.bytes))
+      );
+    });
+
+    app.post('/login', perMinute(limits.loginPerMinute), async (request) =>
+      loginGate.run(() =>
+        login(request.body, { appid: appidOf(request) ?? deps.apps.defaultAppid }, deps),
+      ),
     );
-  });
 
-  app.post('/login', async (request) =>
-    login(request.body, { appid: appidOf(request) ?? deps.apps.defaultAppid }, deps),
-  );
+    app.get('/me', async (request) => me(await authenticate(request), deps));
 
-  app.get('/me', async (request) => me(await authenticate(request), deps));
+    // An avatar must be one this server stores, at its public URL.
+    app.post('/userinfo', perHour(limits.userinfoPerHour, userKey), async (request) =>
+      updateProfile(request.body, await authenticate(request), deps, {
+        avatarOrigins: [new URL(options.publicUrl).origin],
+      }),
+    );
 
-  // An avatar must be one this server stores, reached at this request's origin or the public URL.
-  app.post('/userinfo', async (request) =>
-    updateProfile(request.body, await authenticate(request), deps, {
-      avatarOrigins: [
-        `${request.protocol}://${request.host}`,
-        ...(options.web ? [new URL(options.web.publicUrl).origin] : []),
-      ],
-    }),
-  );
+    // Each successful verification is billed to the account: a small budget per user.
+    app.post('/phone', perHour(limits.phonePerHour, userKey), async (request) =>
+      bindPhone(request.body, await authenticate(request), deps),
+    );
 
-  app.post('/phone', async (request) => bindPhone(request.body, await authenticate(request), deps));
+    // Idempotent: the first claim of a user (from any of their apps) grants, later ones say when.
+    app.post('/rewards/welcome', async (request) =>
+      claimWelcomeReward(await authenticate(request), deps),
+    );
 
-  // Idempotent: the first claim of a user (from any of their apps) grants, later ones say when.
-  app.post('/rewards/welcome', async (request) =>
-    claimWelcomeReward(await authenticate(request), deps),
-  );
+    app.post('/logout', async (request, reply) => {
+      await logout(bearerToken(request), deps);
+      return reply.code(204).send();
+    });
 
-  app.post('/logout', async (request, reply) => {
-    await logout(bearerToken(request), deps);
-    return reply.code(204).send();
-  });
-
-  app.get('/healthz', async () => {
-    await deps.store.ping();
-    return { ok: true, store: deps.store.kind };
+    app.get('/healthz', async () => {
+      await deps.store.ping();
+      return { ok: true, store: deps.store.kind };
+    });
+    done();
   });
 
   if (options.web) registerWebLogin(app, deps, options.web);

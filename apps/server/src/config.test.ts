@@ -31,7 +31,45 @@ describe('loadConfig', () => {
       sessionTtlDays: 30,
       sessionMaxDays: 90,
       logLevel: 'info',
+      limits: {
+        loginPerMinute: 300,
+        loginConcurrency: 64,
+        loginQueue: 1024,
+        phonePerHour: 10,
+        avatarPerHour: 20,
+        userinfoPerHour: 60,
+      },
+      connections: {
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        idleTimeoutMs: 72_000,
+        maxConnections: 1_000,
+      },
+      trustProxy: [],
     });
+  });
+
+  it('reads the limits, the connection settings and the trusted proxies', () => {
+    const config = loadConfig({
+      ...BASE,
+      LOGIN_LIMIT_PER_MINUTE: '0',
+      PHONE_LIMIT_PER_HOUR: '3',
+      HEADERS_TIMEOUT_MS: '2000',
+      REQUEST_TIMEOUT_MS: '5000',
+      MAX_CONNECTIONS: '50',
+      TRUST_PROXY: '127.0.0.1, 10.0.0.0/8',
+    });
+    expect(config.limits).toMatchObject({ loginPerMinute: 0, phonePerHour: 3 });
+    expect(config.connections).toMatchObject({
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 5000,
+      maxConnections: 50,
+    });
+    expect(config.trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8']);
+    expect(() =>
+      loadConfig({ ...BASE, HEADERS_TIMEOUT_MS: '9000', REQUEST_TIMEOUT_MS: '5000' }),
+    ).toThrow('config: HEADERS_TIMEOUT_MS must be at most REQUEST_TIMEOUT_MS (9000 > 5000)');
+    expect(() => loadConfig({ ...BASE, TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY must list/);
   });
 
   it('reads every setting', () => {
@@ -99,7 +137,7 @@ describe('loadConfig', () => {
     ],
     [
       { ...BASE, PUBLIC_URL: 'http://login.example.com' },
-      'config: PUBLIC_URL must be https:// (session cookies are Secure) unless it is 127.0.0.1 or localhost',
+      'config: PUBLIC_URL must be https:// (session cookies are Secure) unless it is this machine or a private LAN address',
     ],
     [
       { ...BASE, PUBLIC_URL: 'https://x.example/app' },

@@ -3,6 +3,12 @@
  * setting stops start-up with one line naming it; secret values are never echoed.
  */
 import * as z from 'zod';
+import {
+  type ConnectionSettings,
+  DEFAULT_CONNECTIONS,
+  DEFAULT_LIMITS,
+  type LimitSettings,
+} from './limits.js';
 
 export interface AppCredentials {
   appid: string;
@@ -32,6 +38,10 @@ export interface ServerConfig {
   /** Absolute session lifetime from login, however active the session. */
   sessionMaxDays: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  limits: LimitSettings;
+  connections: ConnectionSettings;
+  /** Proxies whose X-Forwarded-For is believed; empty: none. */
+  trustProxy: string[];
 }
 
 export class ConfigError extends Error {
@@ -75,10 +85,13 @@ const APPID = /^wx[0-9A-Za-z]{16}$/;
 const APPID_MESSAGE = 'must look like wx followed by 16 letters or digits';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** Private IPv4 ranges (RFC 1918): a development machine on the LAN, for real-device preview. */
+const PRIVATE_IPV4 = /^(?:10\.\d+|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d+\.\d+$/;
 
-/** Whether a URL's host is this machine: the one case where cookies may go without Secure. */
-export function isLoopbackUrl(value: string): boolean {
-  return LOOPBACK_HOSTS.has(new URL(value).hostname);
+/** Whether plain http is acceptable for a URL: this machine, or a private LAN address. */
+export function isLocalUrl(value: string): boolean {
+  const host = new URL(value).hostname;
+  return LOOPBACK_HOSTS.has(host) || PRIVATE_IPV4.test(host);
 }
 
 /** `appid:secret,appid:secret`: more mini-programs. */
@@ -101,8 +114,8 @@ const appList = z.string().transform((value, ctx) => {
 });
 
 const publicUrl = origin.refine(
-  (value) => new URL(value).protocol === 'https:' || isLoopbackUrl(value),
-  'must be https:// (session cookies are Secure) unless it is 127.0.0.1 or localhost',
+  (value) => new URL(value).protocol === 'https:' || isLocalUrl(value),
+  'must be https:// (session cookies are Secure) unless it is this machine or a private LAN address',
 );
 
 const schema = z.object({
@@ -144,6 +157,30 @@ const schema = z.object({
     )
     .default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOGIN_LIMIT_PER_MINUTE: intIn(0, 1_000_000).default(DEFAULT_LIMITS.loginPerMinute),
+  LOGIN_CONCURRENCY: intIn(1, 10_000).default(DEFAULT_LIMITS.loginConcurrency),
+  LOGIN_QUEUE: intIn(0, 1_000_000).default(DEFAULT_LIMITS.loginQueue),
+  PHONE_LIMIT_PER_HOUR: intIn(0, 1_000_000).default(DEFAULT_LIMITS.phonePerHour),
+  AVATAR_LIMIT_PER_HOUR: intIn(0, 1_000_000).default(DEFAULT_LIMITS.avatarPerHour),
+  USERINFO_LIMIT_PER_HOUR: intIn(0, 1_000_000).default(DEFAULT_LIMITS.userinfoPerHour),
+  HEADERS_TIMEOUT_MS: intIn(100, 600_000).default(DEFAULT_CONNECTIONS.headersTimeoutMs),
+  REQUEST_TIMEOUT_MS: intIn(100, 600_000).default(DEFAULT_CONNECTIONS.requestTimeoutMs),
+  IDLE_TIMEOUT_MS: intIn(100, 600_000).default(DEFAULT_CONNECTIONS.idleTimeoutMs),
+  MAX_CONNECTIONS: intIn(1, 1_000_000).default(DEFAULT_CONNECTIONS.maxConnections),
+  TRUST_PROXY: z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim()))
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^(?:[0-9.]+|[0-9a-fA-F:]+)(?:\/\d{1,3})?$/,
+            'must list proxy addresses or CIDRs, e.g. 127.0.0.1,10.0.0.0/8',
+          ),
+      ),
+    )
+    .optional(),
 });
 
 /** Reads the server's settings; throws ConfigError with a one-line message naming the variable. */
@@ -182,6 +219,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     throw new ConfigError(
       'config: WECHAT_OA_APPID must be the Official Account, not one of the mini-programs',
     );
+  if (c.HEADERS_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS)
+    throw new ConfigError(
+      `config: HEADERS_TIMEOUT_MS must be at most REQUEST_TIMEOUT_MS (${c.HEADERS_TIMEOUT_MS} > ${c.REQUEST_TIMEOUT_MS})`,
+    );
   if (c.SESSION_MAX_DAYS < c.SESSION_TTL_DAYS)
     throw new ConfigError(
       `config: SESSION_MAX_DAYS must be at least SESSION_TTL_DAYS (${c.SESSION_MAX_DAYS} < ${c.SESSION_TTL_DAYS})`,
@@ -205,5 +246,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     sessionTtlDays: c.SESSION_TTL_DAYS,
     sessionMaxDays: c.SESSION_MAX_DAYS,
     logLevel: c.LOG_LEVEL,
+    limits: {
+      loginPerMinute: c.LOGIN_LIMIT_PER_MINUTE,
+      loginConcurrency: c.LOGIN_CONCURRENCY,
+      loginQueue: c.LOGIN_QUEUE,
+      phonePerHour: c.PHONE_LIMIT_PER_HOUR,
+      avatarPerHour: c.AVATAR_LIMIT_PER_HOUR,
+      userinfoPerHour: c.USERINFO_LIMIT_PER_HOUR,
+    },
+    connections: {
+      headersTimeoutMs: c.HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
+      idleTimeoutMs: c.IDLE_TIMEOUT_MS,
+      maxConnections: c.MAX_CONNECTIONS,
+    },
+    trustProxy: c.TRUST_PROXY ?? [],
   };
 }

@@ -50,6 +50,7 @@ const deps = createAuthDeps({
 
 // The port actually bound (PORT=0 picks one), for the default PUBLIC_URL.
 let boundPort = config.port;
+const publicUrl = () => config.publicUrl ?? `http://127.0.0.1:${boundPort}`;
 let web: WebLoginOptions | undefined;
 if (config.officialAccount) {
   let stateSecret = config.oauthStateSecret;
@@ -63,19 +64,24 @@ if (config.officialAccount) {
       );
     }
   }
-  const publicUrl = config.publicUrl;
   web = {
     officialAccount: config.officialAccount,
     oauth: new WechatOAuthClient(wechat),
     stateSecret,
     get publicUrl() {
-      return publicUrl ?? `http://127.0.0.1:${boundPort}`;
+      return publicUrl();
     },
   };
 }
 const app = buildServer(deps, {
   logger: { level: config.logLevel, redact: LOG_REDACT_PATHS, serializers: LOG_SERIALIZERS },
+  get publicUrl() {
+    return publicUrl();
+  },
   ...(web ? { web } : {}),
+  limits: config.limits,
+  connections: config.connections,
+  ...(config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {}),
 });
 if (web && config.mongodbUrl && !config.oauthStateSecret)
   app.log.warn(

@@ -54,5 +54,12 @@ export type { ProfileOptions } from './auth/profile.js';
 export { bindPhone, saveVerifiedPhone } from './auth/phone.js';
 export type { PhoneNumber } from './auth/phone.js';
 export { toPublicUser } from './auth/public-user.js';
-export { uploadAvatar, sniffImageType, isAvatarId, AVATAR_MAX_BYTES } from './auth/avatar.js';
+export {
+  uploadAvatar,
+  sniffImageType,
+  isAvatarId,
+  AVATAR_MAX_BYTES,
+  AVATAR_HISTORY,
+  type AvatarReencoder,
+} from './auth/avatar.js';
 export type { PublicUser } from './auth/public-user.js';

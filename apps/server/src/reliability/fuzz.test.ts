@@ -6,11 +6,18 @@
 import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { storeCounts } from '../test-support/processes.js';
-import { type ApiAnswer, OA_APP, useStack } from '../test-support/stack.js';
+import { APP, type ApiAnswer, OA_APP, useStack } from '../test-support/stack.js';
 
 const RUNS = 2000;
 const stack = useStack({
-  env: { WECHAT_OA_APPID: OA_APP.appid, WECHAT_OA_SECRET: OA_APP.secret },
+  env: {
+    WECHAT_OA_APPID: OA_APP.appid,
+    WECHAT_OA_SECRET: OA_APP.secret,
+    // Every generated body must reach validation; the limits get their own property below.
+    LOGIN_LIMIT_PER_MINUTE: '0',
+    USERINFO_LIMIT_PER_HOUR: '0',
+    PHONE_LIMIT_PER_HOUR: '0',
+  },
 });
 
 /** Printable ASCII: what fetch accepts in a header value. */
@@ -109,6 +116,50 @@ describe(`generated bad input (${RUNS} bodies per route)`, { timeout: 120_000 },
       expect((me.body.user as { phone?: unknown }).phone).toBeUndefined();
     },
   );
+
+  it('past its budget, a limited route answers every generated body with 429 and Retry-After', async () => {
+    const { server } = await stack.extraServer({
+      LOGIN_LIMIT_PER_MINUTE: '3',
+      USERINFO_LIMIT_PER_HOUR: '3',
+      PHONE_LIMIT_PER_HOUR: '3',
+    });
+    const minted = await stack.emulator.control.mintLoginCode({ appid: APP.appid });
+    const login = await fetch(`${server.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: minted.code }),
+    });
+    const own = ((await login.json()) as { token: string }).token;
+    stack.watchForLeaks(own);
+    for (const [path, fields] of [
+      ['/login', ['code']],
+      ['/userinfo', ['nickname', 'avatarUrl']],
+      ['/phone', ['code']],
+    ] as const) {
+      const statuses: number[] = [];
+      await fc.assert(
+        fc.asyncProperty(bodies([...fields]), async (raw) => {
+          const response = await fetch(`${server.url}${path}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${own}` },
+            body: raw,
+          });
+          statuses.push(response.status);
+          const body = (await response.json()) as { error?: { code: string } };
+          expect(response.status).toBeLessThan(500);
+          if (response.status === 429) {
+            expect(body.error?.code).toBe('rate_limited');
+            expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+          }
+        }),
+        { numRuns: 200 },
+      );
+      // /login spent one of its 3 on the login above.
+      const budget = path === '/login' ? 2 : 3;
+      expect(statuses.filter((status) => status !== 429)).toHaveLength(budget);
+      expect(statuses.slice(budget).every((status) => status === 429)).toBe(true);
+    }
+  });
 
   it.each([
     ['GET', '/me'],

@@ -16,11 +16,18 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts the server with exactly these variables (plus PATH) and waits for "listening on". */
-export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+/**
+ * Starts the server with exactly these variables (plus PATH) and waits for "listening on";
+ * `user` runs it as another user (a test running as root that needs file permissions to bite).
+ */
+export function startServerProcess(
+  env: Record<string, string>,
+  user?: { uid: number; gid: number },
+): Promise<ServerProcess> {
   const child = spawn(process.execPath, [SERVER_BIN], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...user,
   });
   let output = '';
   const exited = new Promise<number | null>((resolve) =>

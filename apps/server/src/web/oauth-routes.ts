@@ -28,7 +28,6 @@ import {
   parseReturnTo,
 } from '@wxlogin/wechat-core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isLoopbackUrl } from '../config.js';
 import { type ErrorPage, PAGE_HEADERS, errorPage, signedInPage, signedOutPage } from './pages.js';
 
 export interface WebLoginOptions {
@@ -163,7 +162,7 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
    * sibling subdomain cannot plant a state or a session (cookie tossing).
    */
   const cookies = () => {
-    const secure = !isLoopbackUrl(options.publicUrl);
+    const secure = new URL(options.publicUrl).protocol === 'https:';
     const base = { httpOnly: true, sameSite: 'lax', secure } as const;
     const prefix = secure ? '__Host-' : '';
     return {

@@ -333,12 +333,13 @@ describe('GET / and POST /oauth/logout', () => {
     await setBrowserUser({ nickname: '不想被登出的人' });
     const browser = new Browser();
     await browser.follow(`${stack.server.url}/oauth/wechat`);
-    for (const headers of [
+    const forged: Record<string, string>[] = [
       { origin: 'https://evil.example' },
       { origin: 'null' },
       { 'sec-fetch-site': 'cross-site' },
       { 'sec-fetch-site': 'same-site', origin: stack.server.url },
-    ]) {
+    ];
+    for (const headers of forged) {
       const out = await browser.get(`${stack.server.url}/oauth/logout`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },

@@ -37,10 +37,41 @@ export function sniffImageType(bytes: Uint8Array): string | undefined {
 /** Avatar ids are record ids: 22 base64url characters. */
 export const isAvatarId = isRecordId;
 
+/** Where this server serves its avatars: `<PUBLIC_URL>/avatars/<id>`. */
+export const AVATARS_PATH = '/avatars/';
+
+/** The id of one of this server's avatars in a URL (`…/avatars/<id>`), or undefined. */
+export function avatarIdOf(avatarUrl: string | undefined): string | undefined {
+  if (avatarUrl === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(avatarUrl);
+  } catch {
+    return undefined;
+  }
+  if (!url.pathname.startsWith(AVATARS_PATH) || url.search !== '') return undefined;
+  const id = url.pathname.slice(AVATARS_PATH.length);
+  return isAvatarId(id) ? id : undefined;
+}
+
+/** Uploads a user keeps besides the one their profile shows; older ones are deleted. */
+export const AVATAR_HISTORY = 3;
+
+/**
+ * Decodes and re-encodes an image (the server's is sharp): strips metadata and anything hidden
+ * after or inside the image data, bounds the pixels, resizes to avatar size. Its output is sniffed
+ * again; a refusal is a WechatAuthError('bad_request').
+ */
+export type AvatarReencoder = (
+  bytes: Uint8Array,
+  contentType: string,
+) => Promise<{ bytes: Uint8Array; contentType: string }>;
+
 export async function uploadAvatar(
   upload: { bytes: Uint8Array; declaredType: string },
-  _caller: CallerContext,
-  deps: Pick<AuthDeps, 'store'>,
+  caller: CallerContext,
+  deps: Pick<AuthDeps, 'store' | 'now'>,
+  options: { reencode?: AvatarReencoder } = {},
 ): Promise<{ id: string; contentType: string }> {
   if (!upload.declaredType.startsWith('image/')) {
     throw new WechatAuthError(
@@ -51,10 +82,27 @@ export async function uploadAvatar(
   if (upload.bytes.length === 0 || upload.bytes.length > AVATAR_MAX_BYTES) {
     throw new WechatAuthError('bad_request', 'avatar must be between 1 byte and 2 MiB');
   }
-  const contentType = sniffImageType(upload.bytes);
-  if (!contentType)
+  const sniffed = sniffImageType(upload.bytes);
+  if (!sniffed)
     throw new WechatAuthError('bad_request', 'avatar is not a JPEG, PNG, GIF or WebP image');
+  const image = options.reencode
+    ? await options.reencode(upload.bytes, sniffed)
+    : { bytes: upload.bytes, contentType: sniffed };
+  const contentType = sniffImageType(image.bytes);
+  if (contentType !== image.contentType)
+    throw new WechatAuthError('bad_request', 'avatar could not be re-encoded');
   const id = newRecordId();
-  await deps.store.avatars.save(id, { bytes: upload.bytes, contentType });
+  await deps.store.avatars.save(
+    id,
+    { bytes: image.bytes, contentType },
+    {
+      userId: caller.userId,
+      now: deps.now(),
+    },
+  );
+  // Bounded storage per user: the newest uploads and the one the profile shows stay.
+  const user = await deps.store.users.findUser(caller.userId);
+  const current = avatarIdOf(user?.profile.avatarUrl);
+  await deps.store.avatars.prune(caller.userId, AVATAR_HISTORY + 1, current ? [current] : []);
   return { id, contentType };
 }

@@ -9,7 +9,7 @@ import type { UserProfile } from '../store/types.js';
 import { loadUser } from './account.js';
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
-import { isAvatarId } from './avatar.js';
+import { avatarIdOf } from './avatar.js';
 import { cleanNickname } from './nickname.js';
 import { CLOUD_FILE_ID, parseInput, profileInput } from './schemas.js';
 import type { CallerContext } from './sessions.js';
@@ -80,8 +80,6 @@ export interface ProfileOptions {
   avatarOrigins?: readonly string[];
 }
 
-const AVATARS_PATH = '/avatars/';
-
 /**
  * Which avatars a profile may hold: a cloud file ID of the caller's own environment (cloud), or
  * one of this server's stored avatars at one of its origins (self-hosted); nothing else.
@@ -114,12 +112,10 @@ async function checkAvatar(
     );
   }
   if (!options.avatarOrigins) return;
-  const url = new URL(avatarUrl);
-  const id = url.pathname.startsWith(AVATARS_PATH) ? url.pathname.slice(AVATARS_PATH.length) : '';
+  const id = avatarIdOf(avatarUrl);
   const own =
-    isAvatarId(id) &&
-    url.search === '' &&
-    options.avatarOrigins.includes(url.origin) &&
+    id !== undefined &&
+    options.avatarOrigins.includes(new URL(avatarUrl).origin) &&
     (await deps.store.avatars.find(id)) !== null;
   if (!own) {
     throw new WechatAuthError(

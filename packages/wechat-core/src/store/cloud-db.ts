@@ -364,6 +364,11 @@ class NoAvatarFiles implements AvatarRepository {
   find(): Promise<StoredAvatar | null> {
     return Promise.resolve(null);
   }
+
+  /** Nothing stored here to prune: cloud storage files belong to the mini-program. */
+  prune(): Promise<number> {
+    return Promise.resolve(0);
+  }
 }
 
 class CloudDriver implements StoreDriver {

@@ -314,10 +314,11 @@ export function describeStoreContract(
         'refuses image bytes (they belong in cloud storage)',
         async () => {
           await expect(
-            store.avatars.save('AvatarIdAvatarIdAvatar', {
-              bytes: new Uint8Array([1]),
-              contentType: 'image/png',
-            }),
+            store.avatars.save(
+              'AvatarIdAvatarIdAvatar',
+              { bytes: new Uint8Array([1]), contentType: 'image/png' },
+              { userId: 'u-avatar', now: at(0) },
+            ),
           ).rejects.toMatchObject({ code: 'bad_request' });
           expect(await store.avatars.find('AvatarIdAvatarIdAvatar')).toBeNull();
         },
@@ -329,12 +330,43 @@ export function describeStoreContract(
           const bytes = new Uint8Array([
             0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 255,
           ]);
-          await store.avatars.save('AvatarIdAvatarIdAvatar', { bytes, contentType: 'image/png' });
+          await store.avatars.save(
+            'AvatarIdAvatarIdAvatar',
+            { bytes, contentType: 'image/png' },
+            { userId: 'u-avatar', now: at(0) },
+          );
           const found = await store.avatars.find('AvatarIdAvatarIdAvatar');
           expect(found?.contentType).toBe('image/png');
           expect([...(found?.bytes ?? [])]).toEqual([...bytes]);
           expect(await store.avatars.find('NoSuchAvatarNoSuchAvat')).toBeNull();
           expect(await store.avatars.find('../../etc/passwd')).toBeNull();
+        },
+      );
+
+      it.runIf(options.avatarFiles !== false)(
+        "prunes a user's uploads to the newest few and the protected one, and no one else's",
+        async () => {
+          const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 9]);
+          const ids = Array.from({ length: 6 }, (_, i) => `PruneAvatar${i}`.padEnd(22, 'x'));
+          for (const [i, id] of ids.entries())
+            await store.avatars.save(
+              id,
+              { bytes, contentType: 'image/png' },
+              { userId: 'u-prune', now: at(i) },
+            );
+          const other = 'OtherUsersAvatarxxxxxx';
+          await store.avatars.save(
+            other,
+            { bytes, contentType: 'image/png' },
+            { userId: 'u-other', now: at(0) },
+          );
+          // Keep the newest 2 and the oldest (the profile's): 3 of 6 deleted.
+          expect(await store.avatars.prune('u-prune', 2, [ids[0] as string])).toBe(3);
+          const left = [];
+          for (const id of ids) if (await store.avatars.find(id)) left.push(id);
+          expect(left).toEqual([ids[0], ids[4], ids[5]]);
+          expect(await store.avatars.find(other)).not.toBeNull();
+          expect(await store.avatars.prune('u-prune', 2, [ids[0] as string])).toBe(0);
         },
       );
     });

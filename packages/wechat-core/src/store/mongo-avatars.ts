@@ -8,10 +8,10 @@ import type { AvatarRepository, StoredAvatar } from './types.js';
 export class MongoAvatars implements AvatarRepository {
   constructor(private readonly bucket: GridFSBucket) {}
 
-  async save(id: string, avatar: StoredAvatar): Promise<void> {
+  async save(id: string, avatar: StoredAvatar, owner: { userId: string }): Promise<void> {
     await guard('save avatar', async () => {
       const upload = this.bucket.openUploadStream(id, {
-        metadata: { contentType: avatar.contentType },
+        metadata: { contentType: avatar.contentType, userId: owner.userId },
       });
       await new Promise<void>((resolve, reject) => {
         upload.once('finish', () => resolve());
@@ -34,6 +34,23 @@ export class MongoAvatars implements AvatarRepository {
         bytes: Buffer.concat(chunks),
         contentType: typeof contentType === 'string' ? contentType : 'application/octet-stream',
       };
+    });
+  }
+
+  async prune(userId: string, keep: number, protect: readonly string[]): Promise<number> {
+    return guard('prune avatars', async () => {
+      // GridFS files carry their uploader in the metadata; newest first by upload date.
+      const files = await this.bucket
+        .find({ 'metadata.userId': userId })
+        .sort({ uploadDate: -1, _id: -1 })
+        .toArray();
+      let deleted = 0;
+      for (const file of files.slice(keep)) {
+        if (protect.includes(file.filename)) continue;
+        await this.bucket.delete(file._id);
+        deleted += 1;
+      }
+      return deleted;
     });
   }
 }

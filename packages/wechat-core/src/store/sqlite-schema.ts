@@ -196,4 +196,15 @@ export const MIGRATIONS: readonly string[] = [
     done_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 2: who uploaded each avatar file (DATA_DIR/avatars), so replaced ones can be deleted. Files
+  // from before have no row: they are kept, as their owner is unknown.
+  `
+  CREATE TABLE avatars (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    file TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX avatars_user ON avatars (user_id, created_at);
+  `,
 ];

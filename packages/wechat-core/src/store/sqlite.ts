@@ -14,7 +14,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'libsql';
 import { WechatAuthError } from '../errors.js';
-import { EmbeddedAvatars } from './embedded-avatars.js';
+import { type AvatarIndex, EmbeddedAvatars } from './embedded-avatars.js';
 import type { IdentityDoc } from './documents.js';
 import type { Change, CollectionName, CollectionPort, Filter, StoreDriver } from './port.js';
 import { isCondition } from './port.js';
@@ -381,6 +381,31 @@ class SqliteCollection<T extends { _id: string }> implements CollectionPort<T> {
   }
 }
 
+/** The `avatars` table: who uploaded which file. */
+function avatarIndex(connection: Connection): AvatarIndex {
+  return {
+    add: ({ id, userId, file, createdAt }) =>
+      connection.write(
+        'record the avatar',
+        'INSERT INTO avatars (id, user_id, file, created_at) VALUES (?, ?, ?, ?)',
+        (statement) => void statement.run(id, userId, file, createdAt.getTime()),
+      ),
+    ofUser: (userId) =>
+      connection.read(
+        "list the user's avatars",
+        'SELECT id, file FROM avatars WHERE user_id = ? ORDER BY created_at DESC, id DESC',
+        (statement) =>
+          (statement.all(userId) as [string, string][]).map(([id, file]) => ({ id, file })),
+      ),
+    remove: (id) =>
+      connection.write(
+        'forget the avatar',
+        'DELETE FROM avatars WHERE id = ?',
+        (statement) => void statement.run(id),
+      ),
+  };
+}
+
 class SqliteDriver implements StoreDriver {
   readonly kind = 'embedded' as const;
   readonly avatars: EmbeddedAvatars;
@@ -391,7 +416,7 @@ class SqliteDriver implements StoreDriver {
     private readonly connection: Connection,
     dataDir: string,
   ) {
-    this.avatars = new EmbeddedAvatars(join(dataDir, 'avatars'));
+    this.avatars = new EmbeddedAvatars(join(dataDir, 'avatars'), avatarIndex(connection));
   }
 
   collection<T extends { _id: string }>(name: CollectionName): SqliteCollection<T> {
@@ -512,6 +537,9 @@ export class SqliteStore extends PortStore {
       });
     }
     const driver = new SqliteDriver(new Connection(db), options.dataDir);
+    // Temporary avatar files a crash left behind; never fatal (a read-only disk, say).
+    const swept = await driver.avatars.sweepTemporary();
+    if (swept > 0) options.progress?.(`removed ${swept} unfinished avatar file(s)`);
     driver.startSweeping(options.sweepIntervalMs ?? 10 * 60_000);
     return new SqliteStore(driver);
   }

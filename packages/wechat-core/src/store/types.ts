@@ -171,8 +171,14 @@ export interface StoredAvatar {
 
 /** Uploaded avatar images, by a random id that is also their public name. */
 export interface AvatarRepository {
-  save(id: string, avatar: StoredAvatar): Promise<void>;
+  /** Stores an image uploaded by `userId`; nothing is left behind when it fails. */
+  save(id: string, avatar: StoredAvatar, owner: { userId: string; now: Date }): Promise<void>;
   find(id: string): Promise<StoredAvatar | null>;
+  /**
+   * Deletes the user's uploads but the newest `keep` and those in `protect` (the one the profile
+   * shows); returns how many were deleted.
+   */
+  prune(userId: string, keep: number, protect: readonly string[]): Promise<number>;
 }
 
 /** `embedded` is the SQLite file under DATA_DIR; `cloud` the WeChat cloud database. */

@@ -206,6 +206,19 @@ describe('WechatClient.getPhoneNumber', () => {
     expect(error.code).toBe('invalid_code');
   });
 
+  it("refuses a code for another user's openid (40003) without spending it", async () => {
+    const { control } = emulator.current;
+    const client = clientFor(emulator.current);
+    const { accessToken } = await client.fetchStableToken(APP);
+    const { codes } = await control.mintPhoneCodes({ appid: APP.appid, openid: 'oTapperOpenid' });
+    const code = codes[0] as string;
+    const error = await failure(client.getPhoneNumber(accessToken, code, 'oSomeoneElse'));
+    expect(error).toMatchObject({ code: 'invalid_code', wechatErrcode: 40003 });
+    expect((await client.getPhoneNumber(accessToken, code, 'oTapperOpenid')).purePhoneNumber).toBe(
+      '13800138000',
+    );
+  });
+
   it('reports a rejected access token with its errcode 40001', async () => {
     const error = await failure(clientFor(emulator.current).getPhoneNumber('not-a-token', 'x'));
     expect(error.wechatErrcode).toBe(40001);

@@ -1,0 +1,58 @@
+/**
+ * Avatar images decoded and re-encoded with sharp (libvips, prebuilt for Linux, macOS and Windows
+ * from the npm registry): what is stored and served is a fresh image of at most AVATAR_SIZE
+ * pixels a side, so nothing hidden in the upload survives (a GIF+HTML or PNG+SVG polyglot, EXIF
+ * with GPS), and a file claiming huge dimensions is refused from its header before decoding.
+ * Opaque images become JPEG, images with transparency PNG: both show in every mini-program
+ * `<image>` (WebP needs an attribute there).
+ */
+import { type AvatarReencoder, WechatAuthError } from '@wxlogin/wechat-core';
+import sharp from 'sharp';
+
+/** Longest side of a stored avatar, in pixels (WeChat shows avatars at most 132 pt wide). */
+export const AVATAR_SIZE = 512;
+/** Larger images are refused without being decoded (a 6000×6000 photo is fine). */
+export const AVATAR_MAX_INPUT_PIXELS = 40_000_000;
+
+// libvips' operation cache keeps decoded images around; avatars are never processed twice.
+sharp.cache(false);
+
+function refuse(message: string): WechatAuthError {
+  return new WechatAuthError('bad_request', `avatar: ${message}`);
+}
+
+export const reencodeAvatar: AvatarReencoder = async (bytes) => {
+  const input = sharp(bytes, {
+    limitInputPixels: AVATAR_MAX_INPUT_PIXELS,
+    failOn: 'error',
+    // The first frame of an animation only.
+    pages: 1,
+  });
+  let metadata;
+  try {
+    metadata = await input.metadata();
+  } catch {
+    throw refuse('the image cannot be read');
+  }
+  const { width, height } = metadata;
+  if (!width || !height) throw refuse('the image has no size');
+  if (width * height > AVATAR_MAX_INPUT_PIXELS)
+    throw refuse(`${width}×${height} is too large (at most ${AVATAR_MAX_INPUT_PIXELS} pixels)`);
+  try {
+    const pipeline = input
+      .rotate() // apply the EXIF orientation before the metadata goes
+      .resize(AVATAR_SIZE, AVATAR_SIZE, { fit: 'inside', withoutEnlargement: true });
+    if (metadata.hasAlpha) {
+      return {
+        bytes: await pipeline.png({ compressionLevel: 9 }).toBuffer(),
+        contentType: 'image/png',
+      };
+    }
+    return {
+      bytes: await pipeline.jpeg({ quality: 85, mozjpeg: true }).toBuffer(),
+      contentType: 'image/jpeg',
+    };
+  } catch {
+    throw refuse('the image data is damaged');
+  }
+};
