@@ -1,15 +1,15 @@
 /**
  * Real disk faults under a running server process: DATA_DIR on a small tmpfs that is filled up,
- * or made read-only under a server running as an unprivileged user (a filesystem cannot be
- * remounted read-only while SQLite holds its file open for writing). Whatever the disk does and for as long as it does it, the process answers
+ * or made read-only (chmod) under a server that runs without root's permission overrides (a
+ * filesystem cannot be remounted read-only while SQLite holds its file open for writing). Whatever the disk does and for as long as it does it, the process answers
  * (200 where nothing needs writing, 503 store_unavailable where it does, never 500), leaves no
  * temporary file, and serves normally again once the disk recovers.
  *
- * Needs `mount` (root with CAP_SYS_ADMIN, as in CI's container); elsewhere the run prints a SKIP
- * line and reports the tests as skipped.
+ * Needs `mount` (root with CAP_SYS_ADMIN, as in CI's container) and util-linux's `setpriv`;
+ * elsewhere the run prints a SKIP line and reports the tests as skipped.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +19,7 @@ import { APP, serverEnv, useStack } from '../test-support/stack.js';
 
 function tryMount(dir: string): boolean {
   try {
+    execFileSync('setpriv', ['--version'], { stdio: 'ignore' });
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir], { stdio: 'ignore' });
     return true;
   } catch {
@@ -30,7 +31,7 @@ const mountDir = await mkdtemp(join(tmpdir(), 'wxlogin-disk-'));
 const mounted = tryMount(mountDir);
 if (!mounted)
   process.stdout.write(
-    'SKIP disk faults: cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)\n',
+    'SKIP disk faults: cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN, and setpriv)\n',
   );
 
 afterAll(async () => {
@@ -123,15 +124,13 @@ describe.skipIf(!mounted)('disk faults', () => {
   }, 30_000);
 
   it('a read-only DATA_DIR for several seconds answers 503 and recovers when it is writable again', async () => {
-    // Permissions bite only a user other than root: the server runs as nobody.
-    const nobody = { uid: 65534, gid: 65534 };
+    // Permissions bite root only without the capabilities that override them: the server runs
+    // under setpriv (util-linux) with those dropped.
     const dataDir = join(mountDir, 'read-only');
     await mkdir(dataDir);
-    await chown(dataDir, nobody.uid, nobody.gid);
-    await chmod(mountDir, 0o755);
     const server = await startServerProcess(
       { ...serverEnv(stack.emulator.url, dataDir), SQLITE_BUSY_TIMEOUT_MS: '200' },
-      nobody,
+      ['setpriv', '--bounding-set', '-dac_override,-dac_read_search,-fowner', '--'],
     );
     try {
       const { login, upload, me } = clientOf(server.url);

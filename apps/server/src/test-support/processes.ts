@@ -18,16 +18,16 @@ export interface ServerProcess {
 
 /**
  * Starts the server with exactly these variables (plus PATH) and waits for "listening on";
- * `user` runs it as another user (a test running as root that needs file permissions to bite).
+ * `wrapper` is a command the server runs under (e.g. setpriv, so file permissions bite root).
  */
 export function startServerProcess(
   env: Record<string, string>,
-  user?: { uid: number; gid: number },
+  wrapper: readonly string[] = [],
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [SERVER_BIN], {
+  const [command = process.execPath, ...args] = [...wrapper, process.execPath, SERVER_BIN];
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...user,
   });
   let output = '';
   const exited = new Promise<number | null>((resolve) =>
