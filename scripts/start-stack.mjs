@@ -160,7 +160,8 @@ start('server', [join(root, 'apps/server/bin/wxlogin-server.js')], {
   ...(oaAppid && oaSecret ? { WECHAT_OA_APPID: oaAppid, WECHAT_OA_SECRET: oaSecret } : {}),
   ...(useEmulator ? { WECHAT_API_ORIGIN: emulatorUrl, WECHAT_OPEN_ORIGIN: emulatorUrl } : {}),
   PORT: serverPort,
-  ...(lan ? { HOST: '0.0.0.0' } : {}),
+  // Without a LAN address there is nothing a phone could reach: loopback only, as printed.
+  ...(lanIp ? { HOST: '0.0.0.0' } : {}),
   // Avatar links name the address the phone uses (the server never builds them from Host).
   ...(lanIp && !process.env.PUBLIC_URL ? { PUBLIC_URL: `http://${lanIp}:${serverPort}` } : {}),
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',

@@ -9,6 +9,7 @@ import multipart from '@fastify/multipart';
 import {
   AVATAR_MAX_BYTES,
   type AuthDeps,
+  type AvatarReencoder,
   type ErrorCode,
   WechatAuthError,
   bindPhone,
@@ -229,6 +230,11 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
   };
   const userKey = async (request: FastifyRequest) => `user:${(await authenticate(request)).userId}`;
   const loginGate = new ConcurrencyGate(limits.loginConcurrency, limits.loginQueue);
+  // Decoding images is CPU and memory on libuv's small thread pool (shared with file and DNS
+  // work): two at a time, a short queue, then 429.
+  const imageGate = new ConcurrencyGate(2, 16);
+  const reencode: AvatarReencoder = (bytes, type) =>
+    imageGate.run(() => reencodeAvatar(bytes, type));
 
   registerLimits(app);
   // Routes are declared once the limits plugin has loaded (its onRoute hook must see them).
@@ -252,7 +258,7 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
         { bytes, declaredType: first.value.mimetype },
         caller,
         deps,
-        { reencode: reencodeAvatar },
+        { reencode },
       );
       // From PUBLIC_URL, never from Host: a forged Host header must not end up in a profile.
       return { avatarUrl: `${options.publicUrl}/avatars/${id}` };
@@ -276,8 +282,10 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
     });
 
     app.post('/login', perMinute(limits.loginPerMinute), async (request) =>
-      loginGate.run(() =>
-        login(request.body, { appid: appidOf(request) ?? deps.apps.defaultAppid }, deps),
+      loginGate.run(
+        () => login(request.body, { appid: appidOf(request) ?? deps.apps.defaultAppid }, deps),
+        // A client that gave up while queued: its code is not spent on nobody.
+        () => request.socket.destroyed,
       ),
     );
 
@@ -312,7 +320,7 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
     done();
   });
 
-  if (options.web) registerWebLogin(app, deps, options.web);
+  if (options.web) registerWebLogin(app, deps, options.web, perMinute(limits.loginPerMinute));
 
   return app;
 }

@@ -140,8 +140,36 @@ describe('POST /avatar', () => {
     ]);
     expect(answer.status).toBe(200);
     const served = Buffer.from(await (await fetch(answer.body.avatarUrl ?? '')).arrayBuffer());
-    expect(served.includes('<')).toBe(false);
+    expect(served.includes(payload)).toBe(false);
+    expect(served.includes('<svg')).toBe(false);
+    expect(served.includes('<html')).toBe(false);
     expect((await sharp(served).metadata()).format).toMatch(/^(png|jpeg)$/);
+  });
+
+  it('refuses a real image of more than 40 million pixels (7000×7000)', async () => {
+    const { token } = await stack.login();
+    // Below sharp's own default bound (268 million pixels): only ours refuses it.
+    const large = await sharp({
+      create: { width: 7000, height: 7000, channels: 3, background: '#fff' },
+    })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
+    expect(large.length).toBeLessThan(2 * 1024 * 1024);
+    const answer = await upload(token, [{ bytes: new Uint8Array(large), type: 'image/png' }]);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error?.code).toBe('bad_request');
+  });
+
+  it("refuses another user's upload as the profile avatar", async () => {
+    const alice = await stack.login();
+    const mallory = await stack.login();
+    const uploaded = await upload(alice.token, [{ bytes: PNG, type: 'image/png' }]);
+    const taken = await stack.api('POST', '/userinfo', {
+      token: mallory.token,
+      body: { avatarUrl: uploaded.body.avatarUrl },
+    });
+    expect(taken.status).toBe(400);
+    expect(taken.body.error?.message).toContain("another user's upload");
   });
 
   it('refuses a PNG claiming 60000×60000 pixels from its header, without decoding it', async () => {

@@ -34,7 +34,7 @@ describe('loadConfig', () => {
       limits: {
         loginPerMinute: 300,
         loginConcurrency: 64,
-        loginQueue: 1024,
+        loginQueue: 256,
         phonePerHour: 10,
         avatarPerHour: 20,
         userinfoPerHour: 60,
@@ -69,7 +69,21 @@ describe('loadConfig', () => {
     expect(() =>
       loadConfig({ ...BASE, HEADERS_TIMEOUT_MS: '9000', REQUEST_TIMEOUT_MS: '5000' }),
     ).toThrow('config: HEADERS_TIMEOUT_MS must be at most REQUEST_TIMEOUT_MS (9000 > 5000)');
-    expect(() => loadConfig({ ...BASE, TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY must list/);
+    for (const bad of ['everyone', '1.2.3', '10.0.0.0/99', '::1/129', '127.0.0.1/8/8'])
+      expect(() => loadConfig({ ...BASE, TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must list/);
+    expect(loadConfig({ ...BASE, TRUST_PROXY: 'fd00::/8' }).trustProxy).toEqual(['fd00::/8']);
+  });
+
+  it('needs PUBLIC_URL when the server listens beyond this machine', () => {
+    expect(() => loadConfig({ ...BASE, HOST: '0.0.0.0' })).toThrow(
+      'config: PUBLIC_URL is required when HOST is 0.0.0.0',
+    );
+    expect(
+      loadConfig({ ...BASE, HOST: '0.0.0.0', PUBLIC_URL: 'http://192.168.1.20:3000' }).publicUrl,
+    ).toBe('http://192.168.1.20:3000');
+    expect(
+      loadConfig({ ...BASE, HOST: '0.0.0.0', PUBLIC_URL: 'http://100.101.1.2:3000' }).publicUrl,
+    ).toBe('http://100.101.1.2:3000');
   });
 
   it('reads every setting', () => {

@@ -2,6 +2,7 @@
  * The server's configuration, read from the environment once at start-up. A missing or malformed
  * setting stops start-up with one line naming it; secret values are never echoed.
  */
+import { isIP } from 'node:net';
 import * as z from 'zod';
 import {
   type ConnectionSettings,
@@ -85,13 +86,31 @@ const APPID = /^wx[0-9A-Za-z]{16}$/;
 const APPID_MESSAGE = 'must look like wx followed by 16 letters or digits';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-/** Private IPv4 ranges (RFC 1918): a development machine on the LAN, for real-device preview. */
-const PRIVATE_IPV4 = /^(?:10\.\d+|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d+\.\d+$/;
+/**
+ * Non-public IPv4 ranges: private (RFC 1918), shared/CGNAT (RFC 6598, e.g. Tailscale) and
+ * link-local: a development machine on the LAN, for real-device preview.
+ */
+const PRIVATE_IPV4 =
+  /^(?:10\.\d+|172\.(?:1[6-9]|2\d|3[01])|192\.168|100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7])|169\.254)\.\d+\.\d+$/;
+
+/** Whether HOST listens on this machine only (then the default PUBLIC_URL reaches it). */
+function isLocalHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || host === '::1';
+}
 
 /** Whether plain http is acceptable for a URL: this machine, or a private LAN address. */
 export function isLocalUrl(value: string): boolean {
   const host = new URL(value).hostname;
   return LOOPBACK_HOSTS.has(host) || PRIVATE_IPV4.test(host);
+}
+
+/** An IP address, or a CIDR block (`10.0.0.0/8`, `fd00::/8`) with a prefix its family allows. */
+function isAddressOrCidr(value: string): boolean {
+  const [address = '', prefix, extra] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 /** `appid:secret,appid:secret`: more mini-programs. */
@@ -174,10 +193,7 @@ const schema = z.object({
       z.array(
         z
           .string()
-          .regex(
-            /^(?:[0-9.]+|[0-9a-fA-F:]+)(?:\/\d{1,3})?$/,
-            'must list proxy addresses or CIDRs, e.g. 127.0.0.1,10.0.0.0/8',
-          ),
+          .refine(isAddressOrCidr, 'must list proxy addresses or CIDRs, e.g. 127.0.0.1,10.0.0.0/8'),
       ),
     )
     .optional(),
@@ -218,6 +234,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
   if (c.WECHAT_OA_APPID && seen.has(c.WECHAT_OA_APPID))
     throw new ConfigError(
       'config: WECHAT_OA_APPID must be the Official Account, not one of the mini-programs',
+    );
+  if (!c.PUBLIC_URL && !isLocalHost(c.HOST))
+    throw new ConfigError(
+      `config: PUBLIC_URL is required when HOST is ${c.HOST} (avatar links and redirect_uri are built from it, never from the request's Host)`,
     );
   if (c.HEADERS_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS)
     throw new ConfigError(

@@ -68,7 +68,7 @@ describe('SESSION_MAX_DAYS', () => {
     // ...but not past the absolute one.
     await sleep(Math.max(0, issued + 4_200 - Date.now()));
     expect((await me()).status).toBe(401);
-  });
+  }, 15_000);
 
   it('must be at least SESSION_TTL_DAYS', async () => {
     const result = await runServerToExit({
@@ -90,6 +90,10 @@ describe('nicknames', () => {
     ['an RTL override', 'abc\u202egnp.exe'],
     ['a bidi isolate', 'a\u2066b\u2069'],
     ['only zero-width characters', '\u200b\u200c\u200d\ufeff'],
+    ['only a ZWJ', '\u200d'],
+    ['only joiners', '\u200c\u200d'],
+    ['a Braille blank', '\u2800\u2800'],
+    ['tag characters outside a flag (hidden text)', 'Bob\u{e0041}\u{e0042}'],
     ['only a combining mark', '\u0301'],
     ['a Hangul filler', '\u3164'],
     ['a lone surrogate', 'a\ud800b'],

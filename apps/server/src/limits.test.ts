@@ -2,8 +2,10 @@
  * Limits on upstream spend, over HTTP against real server processes: each limit is checked by its
  * counter (the emulator's count of WeChat calls) and by Retry-After, never by wall-clock speed.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { APP, useStack } from './test-support/stack.js';
+import { ConcurrencyGate } from './limits.js';
+import { APP, OA_APP, useStack } from './test-support/stack.js';
 
 const stack = useStack();
 
@@ -98,6 +100,71 @@ describe('POST /login per client address', () => {
   });
 });
 
+describe('a queued login whose client left', () => {
+  it('is never run: its code is not spent', async () => {
+    const { server, call } = await serverWith({ LOGIN_CONCURRENCY: '1', LOGIN_QUEUE: '5' });
+    await stack.emulator.control.injectFault({ path: CODE2SESSION, kind: 'hang', times: 'always' });
+    const before = await stack.emulator.control.callCount(CODE2SESSION);
+    const { codes } = await stack.emulator.control.mintLoginCodes({ appid: APP.appid, count: 4 });
+    const first = call('POST', '/login', { body: { code: codes[0] } });
+    await sleep(200);
+    // Three more queue behind it, and their clients give up after 200 ms.
+    const leavers = codes.slice(1).map((code) =>
+      fetch(`${server.url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code }),
+        signal: AbortSignal.timeout(200),
+      }).catch(() => 'left'),
+    );
+    expect(await Promise.all(leavers)).toEqual(['left', 'left', 'left']);
+    expect((await first).status).toBe(504);
+    await sleep(300);
+    expect((await stack.emulator.control.callCount(CODE2SESSION)) - before).toBe(1);
+  });
+});
+
+describe('GET /oauth/wechat/callback', () => {
+  it('shares the per-address login limit: it spends a code exchange too', async () => {
+    const { server } = await stack.extraServer({
+      LOGIN_LIMIT_PER_MINUTE: '2',
+      WECHAT_OA_APPID: OA_APP.appid,
+      WECHAT_OA_SECRET: OA_APP.secret,
+    });
+    const statuses = [];
+    for (let i = 0; i < 3; i += 1) {
+      const answer = await fetch(`${server.url}/oauth/wechat/callback?code=made-up&state=x`, {
+        redirect: 'manual',
+      });
+      statuses.push([answer.status, answer.headers.get('retry-after')]);
+    }
+    // Refused by the state check (400 page), then by the limit.
+    expect(statuses.map(([status]) => status)).toEqual([400, 400, 429]);
+    expect(statuses[2]?.[1]).toMatch(/^\d+$/);
+  });
+});
+
+describe('ConcurrencyGate', () => {
+  it('refuses a waiter whose wait ran out, and one whose client left, without running them', async () => {
+    const gate = new ConcurrencyGate(1, 2, 50);
+    let release = () => undefined as void;
+    const held = gate.run(() => new Promise<void>((resolve) => (release = resolve)));
+    const ran: string[] = [];
+    const late = gate.run(() => Promise.resolve(void ran.push('late')));
+    await expect(late).rejects.toMatchObject({ code: 'rate_limited', retryAfterSeconds: 1 });
+    const gone = gate.run(
+      () => Promise.resolve(void ran.push('gone')),
+      () => true,
+    );
+    const next = gate.run(() => Promise.resolve(void ran.push('next')));
+    release();
+    await held;
+    await expect(gone).rejects.toMatchObject({ code: 'rate_limited' });
+    await next;
+    expect(ran).toEqual(['next']);
+  });
+});
+
 describe('per-user limits', () => {
   it('POST /phone: at most PHONE_LIMIT_PER_HOUR billed exchanges per user', async () => {
     const { call, login } = await serverWith({ PHONE_LIMIT_PER_HOUR: '2' });
@@ -118,7 +185,7 @@ describe('per-user limits', () => {
     );
   });
 
-  it('POST /userinfo and POST /avatar: refused past their hourly budget, before reading the body', async () => {
+  it('POST /userinfo and POST /avatar: refused past their hourly budget', async () => {
     const { server, call, login } = await serverWith({
       USERINFO_LIMIT_PER_HOUR: '1',
       AVATAR_LIMIT_PER_HOUR: '1',

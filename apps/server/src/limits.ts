@@ -36,7 +36,7 @@ export interface LimitSettings {
 export const DEFAULT_LIMITS: LimitSettings = {
   loginPerMinute: 300,
   loginConcurrency: 64,
-  loginQueue: 1024,
+  loginQueue: 256,
   phonePerHour: 10,
   avatarPerHour: 20,
   userinfoPerHour: 60,
@@ -71,6 +71,9 @@ const HOUR = 60 * MINUTE;
 export function registerLimits(app: FastifyInstance): void {
   void app.register(rateLimit, {
     global: false,
+    // Counters kept per route (least recently used dropped beyond): room for this many active
+    // users or addresses in one window, so an idle abuser's count is not forgotten early.
+    cache: 100_000,
     // Only Retry-After: the x-ratelimit-* headers would tell a scraper the exact budget.
     addHeaders: {
       'x-ratelimit-limit': false,
@@ -119,35 +122,65 @@ export const perHour = (
 ) => limitPer(max, HOUR, keyGenerator);
 
 /**
- * At most `concurrency` tasks at once and `queue` waiting; a task beyond both is refused with
- * rate_limited (Retry-After 1) without running.
+ * At most `concurrency` tasks at once and `queue` waiting, each for at most `maxWaitMs`; a task
+ * beyond the queue, or whose wait ran out, is refused with rate_limited (Retry-After 1) without
+ * running, and so is one whose client left while it waited (`gone`).
  */
 export class ConcurrencyGate {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: ((admitted: boolean) => void)[] = [];
 
   constructor(
     private readonly concurrency: number,
     private readonly queue: number,
+    private readonly maxWaitMs = 10_000,
   ) {}
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  async run<T>(task: () => Promise<T>, gone: () => boolean = () => false): Promise<T> {
     if (this.running >= this.concurrency) {
-      if (this.waiting.length >= this.queue)
-        throw new WechatAuthError('rate_limited', 'too many logins at once; retry in a second', {
-          retryAfterSeconds: 1,
-        });
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      if (this.waiting.length >= this.queue) throw busy();
+      await this.wait();
+      if (gone()) {
+        this.release();
+        throw busy();
+      }
     } else {
       this.running += 1;
     }
     try {
       return await task();
     } finally {
-      // Hand the slot straight to the next waiter (running stays the same), or free it.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running -= 1;
+      this.release();
     }
   }
+
+  /** Resolves once a finishing task hands over its slot; rejects when the wait runs out. */
+  private wait(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const turn = (admitted: boolean) => {
+        clearTimeout(timer);
+        if (admitted) resolve();
+        else reject(busy());
+      };
+      const timer = setTimeout(() => {
+        const index = this.waiting.indexOf(turn);
+        if (index >= 0) this.waiting.splice(index, 1);
+        turn(false);
+      }, this.maxWaitMs);
+      this.waiting.push(turn);
+    });
+  }
+
+  /** Hands the slot straight to the next waiter (running stays the same), or frees it. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next(true);
+    else this.running -= 1;
+  }
+}
+
+function busy(): WechatAuthError {
+  return new WechatAuthError('rate_limited', 'too busy right now; retry in a second', {
+    retryAfterSeconds: 1,
+  });
 }

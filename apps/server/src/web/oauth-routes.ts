@@ -27,7 +27,7 @@ import {
   me,
   parseReturnTo,
 } from '@wxlogin/wechat-core';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { type ErrorPage, PAGE_HEADERS, errorPage, signedInPage, signedOutPage } from './pages.js';
 
 export interface WebLoginOptions {
@@ -141,6 +141,8 @@ export function registerWebLogin(
   root: FastifyInstance,
   deps: AuthDeps,
   options: WebLoginOptions,
+  /** Route options of the callback, which spends a WeChat code exchange (the login limit). */
+  callbackLimit: RouteShorthandOptions = {},
 ): void {
   void root.register(async (app) => {
     await app.register(cookie);
@@ -150,11 +152,16 @@ export function registerWebLogin(
       { parseAs: 'string', bodyLimit: 1024 },
       (_request, _body, done) => done(null, undefined),
     );
-    webRoutes(app, deps, options);
+    webRoutes(app, deps, options, callbackLimit);
   });
 }
 
-function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOptions): void {
+function webRoutes(
+  app: FastifyInstance,
+  deps: AuthDeps,
+  options: WebLoginOptions,
+  callbackLimit: RouteShorthandOptions,
+): void {
   const web = { ...deps, oauth: options.oauth, officialAccount: options.officialAccount };
   /**
    * The two cookies as this deployment sets them. Behind https their names carry the `__Host-`
@@ -174,8 +181,16 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
     };
   };
 
-  const sendPage = (reply: FastifyReply, status: number, body: string) =>
-    reply.code(status).headers(PAGE_HEADERS).send(body);
+  const sendPage = (
+    reply: FastifyReply,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+  ) =>
+    reply
+      .code(status)
+      .headers({ ...PAGE_HEADERS, ...headers })
+      .send(body);
 
   const showError = (reply: FastifyReply, page: ErrorPage) =>
     sendPage(reply, page.status, errorPage(page, LOGIN_PATH));
@@ -210,7 +225,7 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
     return toWechat(reply, scope, returnTo);
   });
 
-  app.get(`${LOGIN_PATH}/callback`, async (request, reply) => {
+  app.get(`${LOGIN_PATH}/callback`, callbackLimit, async (request, reply) => {
     const q = request.query as Record<string, unknown>;
     const { state: stateCookie, session: sessionCookie } = cookies();
     const binding = decodeStateBinding(request.cookies[stateCookie.name]);
@@ -277,7 +292,9 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
         ...cookie.options,
         maxAge: Math.floor(deps.sessions.ttlMs / 1000),
       });
-      return sendPage(reply, 200, signedInPage(user));
+      // The log-out form posts from this page: with same-origin (not no-referrer) browsers send
+      // its real Origin, which the log-out checks where Sec-Fetch-Site is not sent (older ones).
+      return sendPage(reply, 200, signedInPage(user), { 'referrer-policy': 'same-origin' });
     } catch (error) {
       const failure = WechatAuthError.from(error);
       request.log.error({ err: failure }, 'page failed');
@@ -288,9 +305,9 @@ function webRoutes(app: FastifyInstance, deps: AuthDeps, options: WebLoginOption
   /**
    * Whether a form post comes from this site's own page (no forced log-out from another site).
    * Current browsers say so in Sec-Fetch-Site. Older ones send Origin with every POST, which must
-   * then be PUBLIC_URL's; our pages' no-referrer policy makes a browser send `Origin: null`, so
-   * Sec-Fetch-Site is read first. A client that sends neither (curl) is no browser another site
-   * can drive.
+   * then be PUBLIC_URL's (the signed-in page, whose form this is, has a same-origin referrer
+   * policy: under no-referrer a browser would send `Origin: null`). Sec-Fetch-Site is read first.
+   * A client that sends neither (curl) is no browser another site can drive.
    */
   const sameOrigin = (request: FastifyRequest) => {
     const site = request.headers['sec-fetch-site'];

@@ -70,7 +70,7 @@ export type AvatarReencoder = (
 export async function uploadAvatar(
   upload: { bytes: Uint8Array; declaredType: string },
   caller: CallerContext,
-  deps: Pick<AuthDeps, 'store' | 'now'>,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'log'>,
   options: { reencode?: AvatarReencoder } = {},
 ): Promise<{ id: string; contentType: string }> {
   if (!upload.declaredType.startsWith('image/')) {
@@ -100,9 +100,17 @@ export async function uploadAvatar(
       now: deps.now(),
     },
   );
-  // Bounded storage per user: the newest uploads and the one the profile shows stay.
-  const user = await deps.store.users.findUser(caller.userId);
-  const current = avatarIdOf(user?.profile.avatarUrl);
-  await deps.store.avatars.prune(caller.userId, AVATAR_HISTORY + 1, current ? [current] : []);
+  // Bounded storage per user: the newest uploads and the one the profile shows stay. Best effort:
+  // the upload is saved and answered either way, and the next upload prunes again.
+  try {
+    const user = await deps.store.users.findUser(caller.userId);
+    const current = avatarIdOf(user?.profile.avatarUrl);
+    await deps.store.avatars.prune(caller.userId, AVATAR_HISTORY + 1, current ? [current] : []);
+  } catch (error) {
+    deps.log?.warn(
+      { event: 'avatar_prune_failed', userId: caller.userId, err: error },
+      'could not delete replaced avatars; the next upload tries again',
+    );
+  }
   return { id, contentType };
 }

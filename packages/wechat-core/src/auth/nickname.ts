@@ -20,17 +20,30 @@
 
 export const NICKNAME_MAX_CHARS = 64;
 
-/** Format characters that legitimate names use: ZWNJ, ZWJ, and the emoji tag characters. */
-const ALLOWED_FORMAT = /^(?:\u200c|\u200d|[\u{e0020}-\u{e007f}])$/u;
+/** Format characters that legitimate names use anywhere: ZWNJ and ZWJ. */
+const ALLOWED_FORMAT = /^(?:\u200c|\u200d)$/u;
+/**
+ * A subdivision flag (🏴 + tag letters + cancel tag): the one place tag characters belong.
+ * Anywhere else they are invisible text (ASCII smuggling) and are refused.
+ */
+const FLAG_SEQUENCE = /(\u{1f3f4}[\u{e0020}-\u{e007e}]+\u{e007f})/u;
 /** Characters a nickname may not hold at all. */
 const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 /** A UTF-16 surrogate without its partner (no `u` flag: the units themselves are matched). */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-/** What leaves nothing visible behind. */
-const INVISIBLE = /[\s\p{Cf}\p{M}\u3164\u115f\u1160\uffa0]/gu;
+/** What leaves nothing visible behind (Hangul and Braille blanks included). */
+const INVISIBLE = /[\s\p{Cf}\p{M}\u3164\u115f\u1160\uffa0\u2800]/gu;
 
 function isForbidden(char: string): boolean {
   return FORBIDDEN.test(char) && !ALLOWED_FORMAT.test(char);
+}
+
+/** The text outside flag sequences (split keeps the sequences at odd indexes). */
+function outsideFlags(value: string): string {
+  return value
+    .split(FLAG_SEQUENCE)
+    .filter((_, i) => i % 2 === 0)
+    .join('');
 }
 
 function codePoint(char: string): string {
@@ -41,7 +54,7 @@ function codePoint(char: string): string {
 export function checkNickname(raw: string): { nickname: string } | { problem: string } {
   if (LONE_SURROGATE.test(raw)) return { problem: 'must not contain a lone surrogate' };
   const value = raw.normalize('NFC').trim();
-  const bad = [...value].find(isForbidden);
+  const bad = [...outsideFlags(value)].find(isForbidden);
   if (bad !== undefined)
     return {
       problem: `must not contain control or invisible format characters (${codePoint(bad)})`,
@@ -52,16 +65,34 @@ export function checkNickname(raw: string): { nickname: string } | { problem: st
   return { nickname: value };
 }
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
 /**
  * A nickname WeChat handed over, made to fit the rule (forbidden characters dropped, cut at
- * NICKNAME_MAX_CHARS code points); undefined when nothing visible is left.
+ * NICKNAME_MAX_CHARS code points between whole graphemes, so no emoji is split); undefined when
+ * nothing visible is left.
  */
 export function cleanNickname(raw: unknown): string | undefined {
   if (typeof raw !== 'string') return undefined;
-  const kept = [...raw.normalize('NFC')].filter(
-    (char) => !isForbidden(char) && !LONE_SURROGATE.test(char),
-  );
-  const chars = [...kept.join('').trim()].slice(0, NICKNAME_MAX_CHARS);
-  const result = chars.join('').trim();
+  const kept = raw
+    .normalize('NFC')
+    .split(FLAG_SEQUENCE)
+    .map((part, i) =>
+      i % 2 === 1
+        ? part
+        : [...part].filter((char) => !isForbidden(char) && !LONE_SURROGATE.test(char)).join(''),
+    )
+    .join('')
+    .normalize('NFC')
+    .trim();
+  let result = '';
+  let count = 0;
+  for (const { segment } of graphemes.segment(kept)) {
+    const size = [...segment].length;
+    if (count + size > NICKNAME_MAX_CHARS) break;
+    result += segment;
+    count += size;
+  }
+  result = result.trim();
   return result.replace(INVISIBLE, '') === '' ? undefined : result;
 }

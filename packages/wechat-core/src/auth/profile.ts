@@ -86,6 +86,7 @@ export interface ProfileOptions {
  */
 async function checkAvatar(
   avatarUrl: string,
+  userId: string,
   options: ProfileOptions,
   deps: Pick<AuthDeps, 'store'>,
 ): Promise<void> {
@@ -123,6 +124,11 @@ async function checkAvatar(
       'avatarUrl: upload the avatar with POST /avatar and send the URL it answered',
     );
   }
+  // Another user's upload is theirs to replace (and to have deleted): not a profile picture here.
+  const owner = await deps.store.avatars.owner(id);
+  if (owner !== undefined && owner !== userId) {
+    throw new WechatAuthError('bad_request', "avatarUrl: that avatar is another user's upload");
+  }
 }
 
 export async function updateProfile(
@@ -133,7 +139,7 @@ export async function updateProfile(
 ): Promise<{ user: PublicUser }> {
   const parsed = parseInput(profileInput, input);
   if ('avatarUrl' in parsed && parsed.avatarUrl !== undefined) {
-    await checkAvatar(parsed.avatarUrl, options, deps);
+    await checkAvatar(parsed.avatarUrl, caller.userId, options, deps);
   }
   if ('encryptedData' in parsed) {
     // Decrypt first: a stale key fails here as session_key_stale, before the signature check

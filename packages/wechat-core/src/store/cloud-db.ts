@@ -365,6 +365,10 @@ class NoAvatarFiles implements AvatarRepository {
     return Promise.resolve(null);
   }
 
+  owner(): Promise<string | undefined> {
+    return Promise.resolve(undefined);
+  }
+
   /** Nothing stored here to prune: cloud storage files belong to the mini-program. */
   prune(): Promise<number> {
     return Promise.resolve(0);

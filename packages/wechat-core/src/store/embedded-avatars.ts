@@ -27,6 +27,7 @@ export interface AvatarIndex {
   add(row: { id: string; userId: string; file: string; createdAt: Date }): Promise<void>;
   /** The user's uploads, newest first. */
   ofUser(userId: string): Promise<{ id: string; file: string }[]>;
+  ownerOf(id: string): Promise<string | undefined>;
   remove(id: string): Promise<void>;
 }
 
@@ -83,6 +84,10 @@ export class EmbeddedAvatars implements AvatarRepository {
       }
     }
     return null;
+  }
+
+  owner(id: string): Promise<string | undefined> {
+    return isAvatarId(id) ? this.index.ownerOf(id) : Promise.resolve(undefined);
   }
 
   async prune(userId: string, keep: number, protect: readonly string[]): Promise<number> {

@@ -37,6 +37,15 @@ export class MongoAvatars implements AvatarRepository {
     });
   }
 
+  async owner(id: string): Promise<string | undefined> {
+    if (!isAvatarId(id)) return undefined;
+    return guard('read avatar owner', async () => {
+      const file = await this.bucket.find({ filename: id }).limit(1).next();
+      const userId = (file?.metadata as { userId?: unknown } | undefined)?.userId;
+      return typeof userId === 'string' ? userId : undefined;
+    });
+  }
+
   async prune(userId: string, keep: number, protect: readonly string[]): Promise<number> {
     return guard('prune avatars', async () => {
       // GridFS files carry their uploader in the metadata; newest first by upload date.
@@ -47,8 +56,13 @@ export class MongoAvatars implements AvatarRepository {
       let deleted = 0;
       for (const file of files.slice(keep)) {
         if (protect.includes(file.filename)) continue;
-        await this.bucket.delete(file._id);
-        deleted += 1;
+        try {
+          await this.bucket.delete(file._id);
+          deleted += 1;
+        } catch (error) {
+          // Another upload of the same user pruned it first.
+          if (!/FileNotFound|File not found/i.test(String((error as Error).message))) throw error;
+        }
       }
       return deleted;
     });

@@ -196,6 +196,8 @@ async function createIndexes(db: Db): Promise<void> {
   await db.collection('identities').createIndex({ userId: 1, appid: 1 });
   await db.collection('sessions').createIndex({ userId: 1 });
   await db.collection('rewards').createIndex({ userId: 1 });
+  // A user's uploads, newest first (avatar pruning); GridFS indexes only filename and date.
+  await db.collection('avatars.files').createIndex({ 'metadata.userId': 1, uploadDate: -1 });
   // MongoDB removes expired sessions itself; reads also filter on expiresAt, since the TTL
   // monitor runs only once a minute.
   await db.collection('sessions').createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });

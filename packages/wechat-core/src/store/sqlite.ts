@@ -397,6 +397,12 @@ function avatarIndex(connection: Connection): AvatarIndex {
         (statement) =>
           (statement.all(userId) as [string, string][]).map(([id, file]) => ({ id, file })),
       ),
+    ownerOf: (id) =>
+      connection.read(
+        "read the avatar's owner",
+        'SELECT user_id FROM avatars WHERE id = ?',
+        (statement) => (statement.get(id) as [string] | undefined)?.[0],
+      ),
     remove: (id) =>
       connection.write(
         'forget the avatar',

@@ -174,6 +174,8 @@ export interface AvatarRepository {
   /** Stores an image uploaded by `userId`; nothing is left behind when it fails. */
   save(id: string, avatar: StoredAvatar, owner: { userId: string; now: Date }): Promise<void>;
   find(id: string): Promise<StoredAvatar | null>;
+  /** Who uploaded it; undefined when unknown (no such avatar, or stored before owners were kept). */
+  owner(id: string): Promise<string | undefined>;
   /**
    * Deletes the user's uploads but the newest `keep` and those in `protect` (the one the profile
    * shows); returns how many were deleted.
