@@ -163,6 +163,12 @@ start('server', [join(root, 'apps/server/bin/wxlogin-server.js')], {
   // Without a LAN address there is nothing a phone could reach: loopback only, as printed.
   ...(lanIp ? { HOST: '0.0.0.0' } : {}),
   // Avatar links name the address the phone uses (the server never builds them from Host).
-  ...(lanIp && !process.env.PUBLIC_URL ? { PUBLIC_URL: `http://${lanIp}:${serverPort}` } : {}),
+  ...(lanIp && !process.env.PUBLIC_URL
+    ? {
+        PUBLIC_URL: `http://${lanIp}:${serverPort}`,
+        // A development stack: plain http even where the address is not a private one.
+        ALLOW_HTTP_PUBLIC_URL: '1',
+      }
+    : {}),
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
 });

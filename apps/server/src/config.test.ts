@@ -74,6 +74,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...BASE, TRUST_PROXY: 'fd00::/8' }).trustProxy).toEqual(['fd00::/8']);
   });
 
+  it('accepts a plain-http public PUBLIC_URL only with ALLOW_HTTP_PUBLIC_URL=1 (development)', () => {
+    const env = { ...BASE, HOST: '0.0.0.0', PUBLIC_URL: 'http://203.0.113.7:3000' };
+    expect(() => loadConfig(env)).toThrow('ALLOW_HTTP_PUBLIC_URL=1 accepts it');
+    expect(loadConfig({ ...env, ALLOW_HTTP_PUBLIC_URL: '1' }).publicUrl).toBe(
+      'http://203.0.113.7:3000',
+    );
+  });
+
   it('needs PUBLIC_URL when the server listens beyond this machine', () => {
     expect(() => loadConfig({ ...BASE, HOST: '0.0.0.0' })).toThrow(
       'config: PUBLIC_URL is required when HOST is 0.0.0.0',

@@ -132,18 +132,15 @@ const appList = z.string().transform((value, ctx) => {
   return apps;
 });
 
-const publicUrl = origin.refine(
-  (value) => new URL(value).protocol === 'https:' || isLocalUrl(value),
-  'must be https:// (session cookies are Secure) unless it is this machine or a private LAN address',
-);
-
 const schema = z.object({
   WECHAT_APPID: z.string({ error: 'is required' }).regex(APPID, APPID_MESSAGE),
   WECHAT_SECRET: z.string({ error: 'is required' }).min(1, 'is required'),
   WECHAT_APPS: appList.optional(),
   WECHAT_OA_APPID: z.string().regex(APPID, APPID_MESSAGE).optional(),
   WECHAT_OA_SECRET: z.string().min(1).optional(),
-  PUBLIC_URL: publicUrl.optional(),
+  PUBLIC_URL: origin.optional(),
+  /** Development only (`LAN=1 npm start` on a machine without a private address). */
+  ALLOW_HTTP_PUBLIC_URL: z.enum(['0', '1']).default('0'),
   OAUTH_STATE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   WECHAT_API_ORIGIN: origin.default('https://api.weixin.qq.com'),
   WECHAT_OPEN_ORIGIN: origin.default('https://open.weixin.qq.com'),
@@ -234,6 +231,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
   if (c.WECHAT_OA_APPID && seen.has(c.WECHAT_OA_APPID))
     throw new ConfigError(
       'config: WECHAT_OA_APPID must be the Official Account, not one of the mini-programs',
+    );
+  if (
+    c.PUBLIC_URL &&
+    new URL(c.PUBLIC_URL).protocol !== 'https:' &&
+    !isLocalUrl(c.PUBLIC_URL) &&
+    c.ALLOW_HTTP_PUBLIC_URL !== '1'
+  )
+    throw new ConfigError(
+      `config: PUBLIC_URL must be https:// (session cookies are Secure) unless it is this machine or a private LAN address (got ${JSON.stringify(c.PUBLIC_URL)}; ALLOW_HTTP_PUBLIC_URL=1 accepts it on a development stack)`,
     );
   if (!c.PUBLIC_URL && !isLocalHost(c.HOST))
     throw new ConfigError(

@@ -75,6 +75,7 @@ describe('SESSION_MAX_DAYS', () => {
       ...serverEnv(stack.emulator.url, stack.dataDir),
       SESSION_TTL_DAYS: '30',
       SESSION_MAX_DAYS: '7',
+      PORT: '0', // should it start after all, never on a port someone uses
     });
     expect(result.code).toBe(1);
     expect(result.output).toContain('SESSION_MAX_DAYS must be at least SESSION_TTL_DAYS');
