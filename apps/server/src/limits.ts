@@ -4,11 +4,13 @@
  *
  * - Per user (`/phone`, `/avatar`, `/userinfo`): a fixed window per user id, counted after the
  *   session checked out, so a token can spend only its own budget.
- * - Per client address (`POST /login`, anonymous): a fixed window per address. Behind a proxy the
- *   address is taken from X-Forwarded-For only when the peer is a configured trusted proxy
- *   (TRUST_PROXY); otherwise the peer address itself counts and the header is ignored.
+ * - Per client address (`POST /login` and the web login's callback, both anonymous and both
+ *   spending a code exchange): a fixed window per address (an IPv6 client per /64). Behind a
+ *   proxy the address is taken from X-Forwarded-For only when the peer is a configured trusted
+ *   proxy (TRUST_PROXY); otherwise the peer address itself counts and the header is ignored.
  * - Concurrency (`POST /login`): at most `loginConcurrency` code exchanges run at once, at most
- *   `loginQueue` more wait; beyond that a login is refused at once instead of piling up.
+ *   `loginQueue` more wait (each at most 10 s, and never run once its client left); beyond that a
+ *   login is refused at once instead of piling up.
  *
  * Counters live in this process (@fastify/rate-limit's in-memory store): a limit is per instance,
  * so N instances allow N times the budget. That is deliberate: the limits are a brake on abuse,
