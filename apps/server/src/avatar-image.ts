@@ -7,21 +7,35 @@
  * `<image>` (WebP needs an attribute there).
  */
 import { type AvatarReencoder, WechatAuthError } from '@wxlogin/wechat-core';
-import sharp from 'sharp';
+import type { Sharp, SharpOptions } from 'sharp';
 
 /** Longest side of a stored avatar, in pixels (WeChat shows avatars at most 132 pt wide). */
 export const AVATAR_SIZE = 512;
 /** Larger images are refused without being decoded (a 6000×6000 photo is fine). */
 export const AVATAR_MAX_INPUT_PIXELS = 40_000_000;
 
-// libvips' operation cache keeps decoded images around; avatars are never processed twice.
-sharp.cache(false);
+type SharpFactory = (input: Uint8Array, options: SharpOptions) => Sharp;
+let loading: Promise<SharpFactory> | undefined;
+
+/**
+ * sharp, loaded at the first upload: libvips costs ~90 ms and ~35 MiB of RSS at load, which a
+ * server that never sees an avatar should not pay.
+ */
+function loadSharp(): Promise<SharpFactory> {
+  loading ??= import('sharp').then(({ default: sharp }) => {
+    // libvips' operation cache keeps decoded images around; avatars are never processed twice.
+    sharp.cache(false);
+    return sharp;
+  });
+  return loading;
+}
 
 function refuse(message: string): WechatAuthError {
   return new WechatAuthError('bad_request', `avatar: ${message}`);
 }
 
 export const reencodeAvatar: AvatarReencoder = async (bytes) => {
+  const sharp = await loadSharp();
   const input = sharp(bytes, {
     limitInputPixels: AVATAR_MAX_INPUT_PIXELS,
     failOn: 'error',
