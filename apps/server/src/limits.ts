@@ -76,24 +76,26 @@ export function registerLimits(app: FastifyInstance): void {
     // Counters kept per route (least recently used dropped beyond): room for this many active
     // users or addresses in one window, so an idle abuser's count is not forgotten early.
     cache: 100_000,
-    // Only Retry-After: the x-ratelimit-* headers would tell a scraper the exact budget.
+    // No headers of its own: the x-ratelimit-* ones would tell a scraper the exact budget, and
+    // Retry-After is set where every rate_limited answer gets it (app.ts, the error handler,
+    // from retryAfterSeconds below).
     addHeaders: {
       'x-ratelimit-limit': false,
       'x-ratelimit-remaining': false,
       'x-ratelimit-reset': false,
-      'retry-after': true,
+      'retry-after': false,
     },
     addHeadersOnExceeding: {
       'x-ratelimit-limit': false,
       'x-ratelimit-remaining': false,
       'x-ratelimit-reset': false,
     },
-    errorResponseBuilder: (_request, context) =>
-      new WechatAuthError(
-        'rate_limited',
-        `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`,
-        { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) },
-      ),
+    errorResponseBuilder: (_request, context) => {
+      const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
+      return new WechatAuthError('rate_limited', `too many requests; retry in ${seconds} s`, {
+        retryAfterSeconds: seconds,
+      });
+    },
   });
 }
 
