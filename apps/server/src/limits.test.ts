@@ -40,10 +40,8 @@ async function serverWith(env: Record<string, string>) {
     };
   };
   const login = async () => {
-    const minted = await stack.emulator.control.mintLoginCode({ appid: APP.appid });
-    const answer = await call('POST', '/login', { body: { code: minted.code } });
+    const answer = await stack.loginOn(server.url);
     if (!answer.body.token) throw new Error(`login failed: ${JSON.stringify(answer.body)}`);
-    stack.watchForLeaks(answer.body.token);
     return answer.body.token;
   };
   return { server, call, login };

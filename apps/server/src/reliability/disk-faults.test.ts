@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServerProcess } from '../test-support/processes.js';
-import { APP, serverEnv, useStack } from '../test-support/stack.js';
+import { serverEnv, useStack } from '../test-support/stack.js';
 
 function tryMount(dir: string): boolean {
   try {
@@ -47,17 +47,7 @@ describe.skipIf(!mounted)('disk faults', () => {
   );
 
   function clientOf(url: string) {
-    const login = async () => {
-      const { code } = await stack.emulator.control.mintLoginCode({ appid: APP.appid });
-      const response = await fetch(`${url}/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ code }),
-      });
-      const body = (await response.json()) as { token?: string; error?: { code: string } };
-      if (body.token) stack.watchForLeaks(body.token);
-      return { status: response.status, body };
-    };
+    const login = () => stack.loginOn(url);
     const upload = async (token: string) => {
       const form = new FormData();
       form.append('file', new Blob([png], { type: 'image/png' }), 'a.png');

@@ -6,7 +6,7 @@
 import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { storeCounts } from '../test-support/processes.js';
-import { APP, type ApiAnswer, OA_APP, useStack } from '../test-support/stack.js';
+import { type ApiAnswer, OA_APP, useStack } from '../test-support/stack.js';
 
 const RUNS = 2000;
 const stack = useStack({
@@ -123,14 +123,7 @@ describe(`generated bad input (${RUNS} bodies per route)`, { timeout: 120_000 },
       USERINFO_LIMIT_PER_HOUR: '3',
       PHONE_LIMIT_PER_HOUR: '3',
     });
-    const minted = await stack.emulator.control.mintLoginCode({ appid: APP.appid });
-    const login = await fetch(`${server.url}/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ code: minted.code }),
-    });
-    const own = ((await login.json()) as { token: string }).token;
-    stack.watchForLeaks(own);
+    const own = (await stack.loginOn(server.url)).body.token ?? '';
     for (const [path, fields] of [
       ['/login', ['code']],
       ['/userinfo', ['nickname', 'avatarUrl']],

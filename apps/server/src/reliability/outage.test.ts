@@ -10,35 +10,23 @@ import { SQLITE_FILE } from '@wxlogin/wechat-core/sqlite';
 import Database from 'libsql';
 import { describe, expect, it } from 'vitest';
 import { readEmbeddedCollection, storeCounts } from '../test-support/processes.js';
-import { APP, useStack } from '../test-support/stack.js';
+import { useStack } from '../test-support/stack.js';
 
 const stack = useStack();
-
-async function loginOn(url: string) {
-  const minted = await stack.emulator.control.mintLoginCode({ appid: APP.appid });
-  const response = await fetch(`${url}/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ code: minted.code }),
-  });
-  const body = (await response.json()) as { token?: string; error?: { code: string } };
-  if (body.token) stack.watchForLeaks(body.token, minted.sessionKey);
-  return { status: response.status, body, openid: minted.openid };
-}
 
 describe('store outage', { timeout: 30_000 }, () => {
   it('answers store_unavailable without a token, then recovers without a restart', async () => {
     const { server, dataDir } = await stack.extraServer({ SQLITE_BUSY_TIMEOUT_MS: '200' });
-    const first = await loginOn(server.url);
+    const first = await stack.loginOn(server.url);
     expect(first.status).toBe(200);
     const before = await storeCounts(dataDir);
 
     const holder = new Database(join(dataDir, SQLITE_FILE));
     holder.exec('BEGIN IMMEDIATE');
     const during = await Promise.all([
-      loginOn(server.url),
-      loginOn(server.url),
-      loginOn(server.url),
+      stack.loginOn(server.url),
+      stack.loginOn(server.url),
+      stack.loginOn(server.url),
     ]);
     for (const answer of during) {
       expect(answer.status).toBe(503);
@@ -54,7 +42,7 @@ describe('store outage', { timeout: 30_000 }, () => {
 
     holder.exec('ROLLBACK');
     holder.close();
-    const after = await loginOn(server.url);
+    const after = await stack.loginOn(server.url);
     expect(after.status).toBe(200);
     const me = await fetch(`${server.url}/me`, {
       headers: { authorization: `Bearer ${first.body.token}` },

@@ -38,6 +38,15 @@ export interface Stack {
     openid?: string,
     options?: { appid?: string; unionid?: string },
   ): Promise<{ token: string; userId: string; openid: string; answer: ApiAnswer }>;
+  /**
+   * wx.login on the phone, then POST /login to the server at `url` (an extra server, say): the
+   * answer whatever it is, its token and session key watched for leaks.
+   */
+  loginOn(url: string): Promise<{
+    status: number;
+    body: { token?: string; expiresAt?: string; error?: { code: string } };
+    openid: string;
+  }>;
   /** Values that must never reach a log (tokens, session keys, phone numbers seen by a test). */
   watchForLeaks(...values: string[]): void;
   /** Starts one more server on its own DATA_DIR against the same emulator. */
@@ -164,6 +173,17 @@ export function useStack(options: { env?: Record<string, string> } = {}): Stack 
       const user = answer.body.user as { id: string };
       stack.watchForLeaks(answer.body.token as string, minted.sessionKey);
       return { token: answer.body.token as string, userId: user.id, openid: minted.openid, answer };
+    },
+    async loginOn(url) {
+      const minted = await stack.emulator.control.mintLoginCode({ appid: APP.appid });
+      const response = await fetch(`${url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code: minted.code }),
+      });
+      const body = (await response.json()) as Awaited<ReturnType<Stack['loginOn']>>['body'];
+      if (body.token) stack.watchForLeaks(body.token, minted.sessionKey);
+      return { status: response.status, body, openid: minted.openid };
     },
     watchForLeaks(...values) {
       for (const value of values) state.watched.add(value);
