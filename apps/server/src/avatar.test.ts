@@ -23,23 +23,10 @@ const JPEG = new Uint8Array(
     .toBuffer(),
 );
 
-async function upload(
+const upload = (
   token: string | undefined,
   parts: { bytes: Uint8Array; type: string; name?: string }[],
-) {
-  const form = new FormData();
-  for (const part of parts)
-    form.append('file', new Blob([part.bytes], { type: part.type }), part.name ?? 'tmp.png');
-  const response = await fetch(`${stack.server.url}/avatar`, {
-    method: 'POST',
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-    body: form,
-  });
-  return {
-    status: response.status,
-    body: (await response.json()) as { avatarUrl?: string; error?: { code: string } },
-  };
-}
+) => stack.uploadAvatar(token, parts);
 
 describe('POST /avatar', () => {
   it('stores an image and serves it back at a stable URL that /userinfo accepts', async () => {

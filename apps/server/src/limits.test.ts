@@ -193,15 +193,8 @@ describe('per-user limits', () => {
     const second = await call('POST', '/userinfo', { token, body: { nickname: '二' } });
     expect(second.status).toBe(429);
     expect(second.body.error?.code).toBe('rate_limited');
-    const upload = () => {
-      const form = new FormData();
-      form.append('file', new Blob([new Uint8Array(10)], { type: 'image/png' }), 'a.png');
-      return fetch(`${server.url}/avatar`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-        body: form,
-      });
-    };
+    const upload = () =>
+      stack.uploadAvatar(token, [{ bytes: new Uint8Array(10), type: 'image/png' }], server.url);
     expect((await upload()).status).toBe(400); // counted, then refused as no image
     const refused = await upload();
     expect(refused.status).toBe(429);

@@ -48,19 +48,8 @@ describe.skipIf(!mounted)('disk faults', () => {
 
   function clientOf(url: string) {
     const login = () => stack.loginOn(url);
-    const upload = async (token: string) => {
-      const form = new FormData();
-      form.append('file', new Blob([png], { type: 'image/png' }), 'a.png');
-      const response = await fetch(`${url}/avatar`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-        body: form,
-      });
-      return {
-        status: response.status,
-        body: (await response.json()) as { error?: { code: string } },
-      };
-    };
+    const upload = (token: string) =>
+      stack.uploadAvatar(token, [{ bytes: png, type: 'image/png', name: 'a.png' }], url);
     const me = async (token: string) =>
       (await fetch(`${url}/me`, { headers: { authorization: `Bearer ${token}` } })).status;
     return { login, upload, me };

@@ -47,6 +47,16 @@ export interface Stack {
     body: { token?: string; expiresAt?: string; error?: { code: string } };
     openid: string;
   }>;
+  /** POST /avatar as the mini-program uploads it: multipart, one `file` part per entry. */
+  uploadAvatar(
+    token: string | undefined,
+    parts: { bytes: Uint8Array; type: string; name?: string }[],
+    url?: string,
+  ): Promise<{
+    status: number;
+    headers: Headers;
+    body: { avatarUrl?: string; error?: { code: string; message: string } };
+  }>;
   /** Values that must never reach a log (tokens, session keys, phone numbers seen by a test). */
   watchForLeaks(...values: string[]): void;
   /** Starts one more server on its own DATA_DIR against the same emulator. */
@@ -184,6 +194,21 @@ export function useStack(options: { env?: Record<string, string> } = {}): Stack 
       const body = (await response.json()) as Awaited<ReturnType<Stack['loginOn']>>['body'];
       if (body.token) stack.watchForLeaks(body.token, minted.sessionKey);
       return { status: response.status, body, openid: minted.openid };
+    },
+    async uploadAvatar(token, parts, url = stack.server.url) {
+      const form = new FormData();
+      for (const part of parts)
+        form.append('file', new Blob([part.bytes], { type: part.type }), part.name ?? 'tmp.png');
+      const response = await fetch(`${url}/avatar`, {
+        method: 'POST',
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        body: form,
+      });
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: (await response.json()) as Awaited<ReturnType<Stack['uploadAvatar']>>['body'],
+      };
     },
     watchForLeaks(...values) {
       for (const value of values) state.watched.add(value);
