@@ -9,6 +9,7 @@ import multipart from '@fastify/multipart';
 import {
   AVATAR_MAX_BYTES,
   type AuthDeps,
+  DEFAULT_DELETION_DAYS,
   type AvatarReencoder,
   type ErrorCode,
   WechatAuthError,
@@ -36,6 +37,7 @@ import {
   perMinute,
   registerLimits,
 } from './limits.js';
+import { registerAccountRoutes } from './account-routes.js';
 import { type WebLoginOptions, registerWebLogin } from './web/oauth-routes.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -50,6 +52,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   risky_user: 403,
   not_found: 404,
   session_key_stale: 409,
+  deletion_not_pending: 409,
+  content_rejected: 400,
   rate_limited: 429,
   internal: 500,
   wechat_unavailable: 502,
@@ -70,6 +74,8 @@ export interface ServerOptions {
   connections?: ConnectionSettings;
   /** Proxies whose X-Forwarded-For is believed (addresses or CIDRs); absent: none. */
   trustProxy?: string[];
+  /** Cooling-off period of DELETE /me; default DEFAULT_DELETION_DAYS. */
+  accountDeletionDays?: number;
 }
 
 /** Paths pino must never print: credentials travel in these headers. */
@@ -307,6 +313,12 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
     app.post('/rewards/welcome', async (request) =>
       claimWelcomeReward(await authenticate(request), deps),
     );
+
+    registerAccountRoutes(app, deps, {
+      authenticate,
+      userLimit: perHour(limits.accountPerHour, userKey),
+      deletionDays: options.accountDeletionDays ?? DEFAULT_DELETION_DAYS,
+    });
 
     app.post('/logout', async (request, reply) => {
       await logout(bearerToken(request), deps);

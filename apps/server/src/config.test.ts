@@ -30,6 +30,8 @@ describe('loadConfig', () => {
       port: 3000,
       sessionTtlDays: 30,
       sessionMaxDays: 90,
+      accountDeletionDays: 7,
+      accountSweepIntervalMs: 600_000,
       logLevel: 'info',
       limits: {
         loginPerMinute: 300,
@@ -38,6 +40,7 @@ describe('loadConfig', () => {
         phonePerHour: 10,
         avatarPerHour: 20,
         userinfoPerHour: 60,
+        accountPerHour: 30,
       },
       connections: {
         headersTimeoutMs: 10_000,
@@ -47,6 +50,17 @@ describe('loadConfig', () => {
       },
       trustProxy: [],
     });
+  });
+
+  it('keeps the cooling-off period of a deletion within the legal 15 days', () => {
+    expect(loadConfig({ ...BASE, ACCOUNT_DELETION_DAYS: '15' }).accountDeletionDays).toBe(15);
+    expect(loadConfig({ ...BASE, ACCOUNT_DELETION_DAYS: '0' }).accountDeletionDays).toBe(0);
+    expect(() => loadConfig({ ...BASE, ACCOUNT_DELETION_DAYS: '16' })).toThrow(
+      /ACCOUNT_DELETION_DAYS must be from 0 to 15/,
+    );
+    expect(() => loadConfig({ ...BASE, ACCOUNT_DELETION_DAYS: '7.5' })).toThrow(
+      /ACCOUNT_DELETION_DAYS must be a whole number/,
+    );
   });
 
   it('reads the limits, the connection settings and the trusted proxies', () => {

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import * as z from 'zod';
+import { DEFAULT_DELETION_DAYS, MAX_DELETION_DAYS } from '@wxlogin/wechat-core';
 import {
   type ConnectionSettings,
   DEFAULT_CONNECTIONS,
@@ -38,6 +39,10 @@ export interface ServerConfig {
   sessionTtlDays: number;
   /** Absolute session lifetime from login, however active the session. */
   sessionMaxDays: number;
+  /** Cooling-off period of an account deletion (DELETE /me) before the account is erased. */
+  accountDeletionDays: number;
+  /** How often accounts whose deletion is due are erased. */
+  accountSweepIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   limits: LimitSettings;
   connections: ConnectionSettings;
@@ -172,6 +177,8 @@ const schema = z.object({
         .max(3650, 'must be at most 3650 days'),
     )
     .default(90),
+  ACCOUNT_DELETION_DAYS: intIn(0, MAX_DELETION_DAYS).default(DEFAULT_DELETION_DAYS),
+  ACCOUNT_SWEEP_INTERVAL_MS: intIn(100, 86_400_000).default(600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOGIN_LIMIT_PER_MINUTE: intIn(0, 1_000_000).default(DEFAULT_LIMITS.loginPerMinute),
   LOGIN_CONCURRENCY: intIn(1, 10_000).default(DEFAULT_LIMITS.loginConcurrency),
@@ -179,6 +186,7 @@ const schema = z.object({
   PHONE_LIMIT_PER_HOUR: intIn(0, 1_000_000).default(DEFAULT_LIMITS.phonePerHour),
   AVATAR_LIMIT_PER_HOUR: intIn(0, 1_000_000).default(DEFAULT_LIMITS.avatarPerHour),
   USERINFO_LIMIT_PER_HOUR: intIn(0, 1_000_000).default(DEFAULT_LIMITS.userinfoPerHour),
+  ACCOUNT_LIMIT_PER_HOUR: intIn(0, 1_000_000).default(DEFAULT_LIMITS.accountPerHour),
   HEADERS_TIMEOUT_MS: intIn(100, 600_000).default(DEFAULT_CONNECTIONS.headersTimeoutMs),
   REQUEST_TIMEOUT_MS: intIn(100, 600_000).default(DEFAULT_CONNECTIONS.requestTimeoutMs),
   IDLE_TIMEOUT_MS: intIn(100, 600_000).default(DEFAULT_CONNECTIONS.idleTimeoutMs),
@@ -271,6 +279,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     port: c.PORT,
     sessionTtlDays: c.SESSION_TTL_DAYS,
     sessionMaxDays: c.SESSION_MAX_DAYS,
+    accountDeletionDays: c.ACCOUNT_DELETION_DAYS,
+    accountSweepIntervalMs: c.ACCOUNT_SWEEP_INTERVAL_MS,
     logLevel: c.LOG_LEVEL,
     limits: {
       loginPerMinute: c.LOGIN_LIMIT_PER_MINUTE,
@@ -279,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
       phonePerHour: c.PHONE_LIMIT_PER_HOUR,
       avatarPerHour: c.AVATAR_LIMIT_PER_HOUR,
       userinfoPerHour: c.USERINFO_LIMIT_PER_HOUR,
+      accountPerHour: c.ACCOUNT_LIMIT_PER_HOUR,
     },
     connections: {
       headersTimeoutMs: c.HEADERS_TIMEOUT_MS,

@@ -201,6 +201,25 @@ describe('per-user limits', () => {
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
   });
 
+  it('the account operations under /me: each refused past ACCOUNT_LIMIT_PER_HOUR per user', async () => {
+    const { call, login } = await serverWith({ ACCOUNT_LIMIT_PER_HOUR: '2' });
+    const token = await login();
+    for (let i = 0; i < 2; i += 1)
+      expect((await call('GET', '/me/export', { token })).status).toBe(200);
+    const refused = await call('GET', '/me/export', { token });
+    expect(refused.status).toBe(429);
+    expect(refused.retryAfter).toMatch(/^\d+$/);
+    // Another user has a budget of their own; the device list is not limited.
+    const other = await login();
+    expect((await call('GET', '/me/export', { token: other })).status).toBe(200);
+    for (let i = 0; i < 3; i += 1)
+      expect((await call('GET', '/me/sessions', { token })).status).toBe(200);
+    const consent = { kind: 'privacy', version: 'v1', agreedAt: new Date().toISOString() };
+    for (let i = 0; i < 2; i += 1)
+      expect((await call('POST', '/me/consent', { token, body: consent })).status).toBe(200);
+    expect((await call('POST', '/me/consent', { token, body: consent })).status).toBe(429);
+  });
+
   it('an unauthenticated call to a limited route is 401, not a spend of anyone’s budget', async () => {
     const { call } = await serverWith({ PHONE_LIMIT_PER_HOUR: '1' });
     for (let i = 0; i < 3; i += 1) {

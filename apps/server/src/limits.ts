@@ -2,7 +2,8 @@
  * Limits on what an outsider can make this server spend: WeChat calls (code2Session for anyone,
  * the billed phone verification), disk (avatars) and CPU (image decoding).
  *
- * - Per user (`/phone`, `/avatar`, `/userinfo`): a fixed window per user id, counted after the
+ * - Per user (`/phone`, `/avatar`, `/userinfo`, the account operations under `/me`): a fixed
+ *   window per user id, counted after the
  *   session checked out, so a token can spend only its own budget.
  * - Per client address (`POST /login` and the web login's callback, both anonymous and both
  *   spending a code exchange): a fixed window per address (an IPv6 client per /64). Behind a
@@ -33,6 +34,8 @@ export interface LimitSettings {
   phonePerHour: number;
   avatarPerHour: number;
   userinfoPerHour: number;
+  /** Each account operation (export, delete, cancel, end a session, consent) per user per hour. */
+  accountPerHour: number;
 }
 
 export const DEFAULT_LIMITS: LimitSettings = {
@@ -42,6 +45,7 @@ export const DEFAULT_LIMITS: LimitSettings = {
   phonePerHour: 10,
   avatarPerHour: 20,
   userinfoPerHour: 60,
+  accountPerHour: 30,
 };
 
 /** How long a client may take, and how many may be connected (slowloris, fd exhaustion). */

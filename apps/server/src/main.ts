@@ -3,7 +3,13 @@
  * embedded store under DATA_DIR otherwise), serves HTTP, and shuts down gracefully on
  * SIGTERM/SIGINT (in-flight requests finish, then the store is closed).
  */
-import { type Store, WechatOAuthClient, createAuthDeps, openStore } from '@wxlogin/wechat-core';
+import {
+  type Store,
+  WechatOAuthClient,
+  createAuthDeps,
+  eraseDueAccounts,
+  openStore,
+} from '@wxlogin/wechat-core';
 import { LOG_REDACT_PATHS, LOG_SERIALIZERS, buildServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import type { WebLoginOptions } from './web/oauth-routes.js';
@@ -82,6 +88,7 @@ const app = buildServer(deps, {
   limits: config.limits,
   connections: config.connections,
   ...(config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {}),
+  accountDeletionDays: config.accountDeletionDays,
 });
 if (web && config.mongodbUrl && !config.oauthStateSecret)
   app.log.warn(
@@ -98,6 +105,29 @@ const address = app.server.address();
 boundPort = typeof address === 'object' && address ? address.port : config.port;
 process.stdout.write(`listening on http://${config.host}:${boundPort}\n`);
 if (web) process.stdout.write(`Official Account web login at ${web.publicUrl}/\n`);
+
+// Accounts whose deletion is due are erased now and then (a login of one erases it at once).
+// In batches, so a backlog never holds the store for long; one sweep at a time.
+let sweeping = false;
+async function sweepDeletions(): Promise<void> {
+  if (sweeping) return;
+  sweeping = true;
+  try {
+    let erased = 0;
+    for (let batch = 100; batch === 100;) {
+      batch = await eraseDueAccounts({ ...deps, log: app.log });
+      erased += batch;
+    }
+    if (erased > 0)
+      app.log.info({ event: 'accounts_erased', erased }, 'erased accounts whose deletion was due');
+  } catch (error) {
+    app.log.warn({ err: error }, 'account erasure sweep failed; the next sweep tries again');
+  } finally {
+    sweeping = false;
+  }
+}
+void sweepDeletions();
+setInterval(() => void sweepDeletions(), config.accountSweepIntervalMs).unref();
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -149,7 +149,7 @@ describe('bad requests', () => {
 
   it('answers not_found (404) for an unknown route or method', async () => {
     expectError(await stack.api('GET', '/admin'), 'not_found');
-    expectError(await stack.api('DELETE', '/me'), 'not_found');
+    expectError(await stack.api('PUT', '/me'), 'not_found');
   });
 });
 

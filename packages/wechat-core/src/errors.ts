@@ -19,6 +19,10 @@ export type ErrorCode =
   | 'not_found'
   /** 409: encrypted data does not decrypt with the stored session_key; wx.login again, then resend. */
   | 'session_key_stale'
+  /** 409: no account deletion to cancel (none pending, or its date has come). */
+  | 'deletion_not_pending'
+  /** 400: WeChat's content security check found the text or image risky; nothing was stored. */
+  | 'content_rejected'
   /** 400: bad base64, wrong iv length, watermark of another app, rawData signature mismatch. */
   | 'invalid_encrypted_data'
   /** 502: WeChat -1 after bounded retries, 5xx, an unreadable answer or an unexpected errcode. */

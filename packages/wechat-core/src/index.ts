@@ -45,6 +45,21 @@ export type { OAuthStateBinding, OAuthStateCheck } from './crypto/oauth-state.js
 export type { AppContext, IdentityLoginResult, LoginResult } from './auth/login.js';
 export { me, logout } from './auth/account.js';
 export {
+  DEFAULT_DELETION_DAYS,
+  MAX_DELETION_DAYS,
+  cancelDeletion,
+  deleteAtOnce,
+  endSession,
+  eraseAccount,
+  eraseDueAccounts,
+  exportAccount,
+  listSessions,
+  recordConsent,
+  requestDeletion,
+} from './auth/lifecycle.js';
+export type { AccountExport, ConsentInfo, SessionInfo } from './auth/lifecycle.js';
+export type { DeletionInfo } from './auth/public-user.js';
+export {
   ANONYMOUS_NICKNAME,
   profileFromUserInfo,
   saveOpenDataProfile,

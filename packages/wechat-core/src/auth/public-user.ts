@@ -1,4 +1,19 @@
-import type { UserRecord } from '../store/types.js';
+import type { AccountDeletion, UserRecord } from '../store/types.js';
+
+/** A pending deletion as clients see it. */
+export interface DeletionInfo {
+  /** ISO 8601. */
+  requestedAt: string;
+  /** ISO 8601: when the account is erased unless cancelled before. */
+  deleteAt: string;
+}
+
+export function toDeletionInfo(deletion: AccountDeletion): DeletionInfo {
+  return {
+    requestedAt: deletion.requestedAt.toISOString(),
+    deleteAt: deletion.deleteAt.toISOString(),
+  };
+}
 
 /** What clients may see of a user: never openid, unionid or session_key. */
 export interface PublicUser {
@@ -6,6 +21,8 @@ export interface PublicUser {
   nickname?: string;
   avatarUrl?: string;
   phone?: { purePhoneNumber: string; countryCode: string };
+  /** While a deletion is pending (ISO 8601): the client offers to cancel it. */
+  deletion?: DeletionInfo;
   createdAt: string;
 }
 
@@ -22,6 +39,7 @@ export function toPublicUser(user: UserRecord): PublicUser {
           },
         }
       : {}),
+    ...(user.deletion ? { deletion: toDeletionInfo(user.deletion) } : {}),
     createdAt: user.createdAt.toISOString(),
   };
 }

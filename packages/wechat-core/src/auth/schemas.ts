@@ -90,6 +90,20 @@ export const phoneInput = z.union([
   z.strictObject({ encryptedData: base64Field(32 * 1024), iv: base64Field(64) }),
 ]);
 
+/**
+ * The privacy-guideline agreement as the mini-program reports it: which document (`privacy`),
+ * its version as the app names it, and when the user tapped "agree" (ISO 8601 with a zone).
+ */
+export const consentInput = z.strictObject({
+  kind: z.literal('privacy'),
+  version: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'must not contain control characters'),
+  agreedAt: z.iso.datetime({ offset: true }),
+});
+
 export const identityContext = z.strictObject({
   appid: z.string().min(1).max(64),
   openid: z.string().min(1).max(128),

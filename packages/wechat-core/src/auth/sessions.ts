@@ -46,6 +46,9 @@ function unauthorized(): WechatAuthError {
 
 export const DEFAULT_SESSION_MAX_AGE_MS = 90 * 24 * 3600_000;
 
+/** How fresh a session's "last seen" (lastVerifiedAt) is kept. */
+export const LAST_SEEN_RESOLUTION_MS = 3600_000;
+
 export class SessionManager {
   private readonly now: () => Date;
   private readonly maxAgeMs: number;
@@ -101,6 +104,9 @@ export class SessionManager {
     const remaining = session.expiresAt.getTime() - now.getTime();
     if (remaining < this.options.ttlMs / 2 && session.expiresAt.getTime() < hardEnd) {
       await this.options.store.extend(session.id, this.expiryAt(session.createdAt, now), now);
+    } else if (now.getTime() - session.lastVerifiedAt.getTime() >= LAST_SEEN_RESOLUTION_MS) {
+      // "Last seen" on the user's device list, to the hour: one write per session per hour.
+      await this.options.store.extend(session.id, session.expiresAt, now);
     }
     return { sessionId: session.id, userId: session.userId, appid: session.appid };
   }

@@ -14,10 +14,15 @@
 import { WechatAuthError, isWechatAuthError } from '../errors.js';
 import type { OAuthTokens, UserProfile, UserRecord } from '../store/types.js';
 import type { AppCredentials } from '../wechat/client.js';
-import type { OAuthGrant, OAuthUserInfo, WechatOAuthClient } from '../wechat/oauth.js';
+import {
+  type OAuthGrant,
+  type OAuthUserInfo,
+  REFRESH_TOKEN_TTL_MS,
+  type WechatOAuthClient,
+} from '../wechat/oauth.js';
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
-import { reportUnionidConflict } from './login.js';
+import { reportUnionidConflict, upsertLoginChecked } from './login.js';
 import { cleanNickname } from './nickname.js';
 import { avatarUrl as avatarUrlSchema } from './schemas.js';
 
@@ -40,8 +45,6 @@ export type OAuthCallbackOutcome =
   /** WeChat's "snapshot" page (朋友圈快照): no real user behind it, nobody to sign in. */
   | { kind: 'snapshot' };
 
-/** A refresh token lives 30 days from the grant that issued it; refreshing does not extend it. */
-const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3600_000;
 /** Renew a little before WeChat would refuse the access token. */
 const RENEW_EARLY_MS = 60_000;
 /** WeChat's answers for an access token it no longer accepts. */
@@ -129,13 +132,16 @@ export async function completeOAuthLogin(
     const info = await deps.oauth.fetchUserInfo(grant.accessToken, grant.openid);
     const unionid = info.unionid ?? grant.unionid;
     const now = deps.now();
-    const result = await deps.store.users.upsertLogin({
-      appid: oa.appid,
-      openid: grant.openid,
-      ...(unionid ? { unionid } : {}),
-      oauth: tokensFrom(grant, now),
-      now,
-    });
+    const result = await upsertLoginChecked(
+      {
+        appid: oa.appid,
+        openid: grant.openid,
+        ...(unionid ? { unionid } : {}),
+        oauth: tokensFrom(grant, now),
+        now,
+      },
+      deps,
+    );
     reportUnionidConflict(result, oa.appid, deps);
     const user =
       (await deps.store.users.updateProfile(result.user.id, profileFrom(info), now)) ?? result.user;
@@ -144,12 +150,15 @@ export async function completeOAuthLogin(
 
   const identity = await deps.store.users.findIdentity(oa.appid, grant.openid);
   if (!identity) return { kind: 'needs_userinfo' };
-  const result = await deps.store.users.upsertLogin({
-    appid: oa.appid,
-    openid: grant.openid,
-    ...(grant.unionid ? { unionid: grant.unionid } : {}),
-    now: deps.now(),
-  });
+  const result = await upsertLoginChecked(
+    {
+      appid: oa.appid,
+      openid: grant.openid,
+      ...(grant.unionid ? { unionid: grant.unionid } : {}),
+      now: deps.now(),
+    },
+    deps,
+  );
   reportUnionidConflict(result, oa.appid, deps);
   let user = result.user;
   const stored = identity.oauth;

@@ -129,7 +129,14 @@ function same(a: unknown, b: unknown): boolean {
 /** The filter checked on a document in hand (after a read by `_id` or inside a transaction). */
 function matches(doc: Record<string, unknown>, filter: Filter): boolean {
   return Object.entries(filter).every(([field, expected]) => {
-    const value = doc[field];
+    // A dotted field is a path into an object field (`deletion.deleteAt`).
+    let value: unknown = doc;
+    for (const key of field.split('.')) {
+      value =
+        value !== null && typeof value === 'object'
+          ? (value as Record<string, unknown>)[key]
+          : undefined;
+    }
     if (!isCondition(expected)) return same(value, expected);
     if ('$exists' in expected) return (value !== undefined && value !== null) === expected.$exists;
     if (!(value instanceof Date)) return false;
@@ -330,6 +337,11 @@ class CloudCollection<T extends { _id: string }> implements CollectionPort<T> {
       const ref = tx.collection(this.name).doc(id);
       const before = this.fromStored((await ref.get()).data);
       if (!before || !matches(before, filter)) return false;
+      // A unique field's claim goes with the document, or the value stays taken by nobody.
+      const unique = this.options.unique;
+      const claimed = unique ? before[unique.field as keyof T] : undefined;
+      if (unique && typeof claimed === 'string')
+        await tx.collection(unique.claims).doc(claimed).remove();
       return (await ref.remove()).stats.removed > 0;
     });
   }
@@ -348,6 +360,7 @@ const COLLECTION_OPTIONS: Readonly<Record<CollectionName, CollectionOptions>> = 
   sessions: { binary: ['secretHash'] },
   access_tokens: {},
   rewards: {},
+  consents: {},
 };
 
 /** Avatars live in cloud storage (`wx.cloud.uploadFile`); the database keeps only file IDs. */
@@ -372,6 +385,15 @@ class NoAvatarFiles implements AvatarRepository {
   /** Nothing stored here to prune: cloud storage files belong to the mini-program. */
   prune(): Promise<number> {
     return Promise.resolve(0);
+  }
+
+  ofUser(): Promise<{ id: string; createdAt: Date }[]> {
+    return Promise.resolve([]);
+  }
+
+  /** Cloud storage files are deleted by the cloud function (cloud.deleteFile), not the store. */
+  delete(): Promise<boolean> {
+    return Promise.resolve(false);
   }
 }
 
@@ -460,6 +482,7 @@ export const CLOUD_COLLECTIONS = [
   'sessions',
   'access_tokens',
   'rewards',
+  'consents',
   'unionids',
 ] as const;
 

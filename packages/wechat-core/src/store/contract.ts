@@ -371,6 +371,181 @@ export function describeStoreContract(
       );
     });
 
+    describe('account lifecycle', () => {
+      const firstLogin = async (appid = 'wxa', unionid?: string) =>
+        store.users.upsertLogin({
+          appid,
+          openid: openid(),
+          ...(unionid ? { unionid } : {}),
+          sessionKey: 'k',
+          now: at(0),
+        });
+      const deletion = (deleteAt: Date) => ({
+        requestedAt: at(0),
+        deleteAt,
+        reason: 'requested' as const,
+      });
+
+      it('schedules a deletion once, brings it forward but never postpones it', async () => {
+        const { user } = await firstLogin();
+        const first = await store.users.scheduleDeletion(user.id, deletion(at(7 * DAY)), at(0));
+        expect(first?.deletion).toEqual(deletion(at(7 * DAY)));
+        // A second request (a retry) keeps the first date.
+        const again = await store.users.scheduleDeletion(user.id, deletion(at(9 * DAY)), at(1));
+        expect(again?.deletion?.deleteAt).toEqual(at(7 * DAY));
+        // WeChat's account cancellation: at once.
+        const sooner = await store.users.scheduleDeletion(
+          user.id,
+          { requestedAt: at(2), deleteAt: at(2), reason: 'wechat_account_cancelled' },
+          at(2),
+        );
+        expect(sooner?.deletion).toMatchObject({
+          deleteAt: at(2),
+          reason: 'wechat_account_cancelled',
+        });
+        expect(
+          await store.users.scheduleDeletion('no-such-user', deletion(at(1)), at(0)),
+        ).toBeNull();
+      });
+
+      it('cancels only before deleteAt, and never once an erasure claimed the user', async () => {
+        const { user } = await firstLogin();
+        await store.users.scheduleDeletion(user.id, deletion(at(DAY)), at(0));
+        const cancelled = await store.users.cancelDeletion(user.id, at(1000));
+        expect(cancelled?.deletion).toBeUndefined();
+        expect((await store.users.findUser(user.id))?.deletion).toBeUndefined();
+        expect(await store.users.cancelDeletion(user.id, at(1000))).toBeNull();
+
+        await store.users.scheduleDeletion(user.id, deletion(at(DAY)), at(0));
+        expect(await store.users.claimErasure(user.id, at(DAY - 1))).toBeNull();
+        expect(await store.users.dueForErasure(at(DAY - 1), 10)).not.toContain(user.id);
+        expect(await store.users.dueForErasure(at(DAY), 10)).toContain(user.id);
+        expect(await store.users.cancelDeletion(user.id, at(DAY))).toBeNull();
+        const claimed = await store.users.claimErasure(user.id, at(DAY));
+        expect(claimed?.deletion?.purgeStartedAt).toEqual(at(DAY));
+        // Claimed: even a cancel whose clock is behind (another process) loses.
+        expect(await store.users.cancelDeletion(user.id, at(DAY - 5000))).toBeNull();
+      });
+
+      it('a cancel and an erasure claim racing: exactly one wins', async () => {
+        for (let round = 0; round < 5; round += 1) {
+          const { user } = await firstLogin();
+          await store.users.scheduleDeletion(user.id, deletion(at(DAY)), at(0));
+          const [cancel, claim] = await Promise.all([
+            store.users.cancelDeletion(user.id, at(DAY - 1)),
+            store.users.claimErasure(user.id, at(DAY)),
+          ]);
+          expect([cancel, claim].filter((r) => r !== null)).toHaveLength(1);
+        }
+      });
+
+      it('collects everything of one user, then erases it all and nothing of anyone else', async () => {
+        const unionid = `union-${openid()}`;
+        const a = await firstLogin('wxa', unionid);
+        const b = await store.users.upsertLogin({
+          appid: 'wxb',
+          openid: openid(),
+          unionid,
+          now: at(1),
+        });
+        expect(b.user.id).toBe(a.user.id);
+        const other = await firstLogin();
+        const userId = a.user.id;
+        await store.users.setPhone(
+          userId,
+          { purePhoneNumber: '13800000000', countryCode: '86', verifiedAt: at(2) },
+          at(2),
+        );
+        const session = (id: string, owner: string) => ({
+          id,
+          secretHash: new Uint8Array(32).fill(1),
+          userId: owner,
+          appid: 'wxa',
+          createdAt: at(0),
+          expiresAt: at(DAY),
+          lastVerifiedAt: at(5),
+        });
+        await store.sessions.insert(session(`s-a-${userId}`, userId));
+        await store.sessions.insert(session(`s-o-${other.user.id}`, other.user.id));
+        await store.rewards.grantOnce(userId, 'welcome', at(3));
+        await store.rewards.grantOnce(other.user.id, 'welcome', at(3));
+        const consent = {
+          userId,
+          kind: 'privacy',
+          version: 'v1',
+          appid: 'wxa',
+          agreedAt: at(4),
+          recordedAt: at(5),
+        };
+        expect(await store.consents.record(consent)).toEqual(consent);
+        // The same agreement reported again keeps the first record.
+        expect(await store.consents.record({ ...consent, recordedAt: at(9) })).toEqual(consent);
+        await store.consents.record({ ...consent, userId: other.user.id });
+
+        const records = await store.accounts.collect(userId);
+        expect(records?.user.phone?.purePhoneNumber).toBe('13800000000');
+        expect(records?.identities.map((i) => i.appid).sort()).toEqual(['wxa', 'wxb']);
+        expect(records?.sessions.map((x) => x.id)).toEqual([`s-a-${userId}`]);
+        expect(records?.rewards).toEqual([{ kind: 'welcome', grantedAt: at(3) }]);
+        expect(records?.consents).toEqual([consent]);
+        expect(await store.accounts.collect('no-such-user')).toBeNull();
+
+        await store.accounts.erase(userId);
+        expect(await store.accounts.collect(userId)).toBeNull();
+        const dump = JSON.stringify(await store.exportDocuments());
+        expect(dump).not.toContain(userId);
+        expect(dump).not.toContain(unionid);
+        // Safe to run again (an erasure cut short is resumed).
+        await store.accounts.erase(userId);
+        const kept = await store.accounts.collect(other.user.id);
+        expect(kept?.sessions).toHaveLength(1);
+        expect(kept?.rewards).toHaveLength(1);
+        expect(kept?.consents).toHaveLength(1);
+        // The unionid is free again: the next login of that person is a new user holding it.
+        const back = await firstLogin('wxa', unionid);
+        expect(back.isNewUser).toBe(true);
+        expect(back.user.unionid).toBe(unionid);
+      });
+
+      it("lists and ends one user's sessions only, and clears revoked fields", async () => {
+        const { user } = await firstLogin();
+        const session = (id: string, owner: string, expiresAt: Date) => ({
+          id,
+          secretHash: new Uint8Array(32).fill(2),
+          userId: owner,
+          appid: 'wxa',
+          createdAt: at(0),
+          expiresAt,
+          lastVerifiedAt: at(0),
+        });
+        await store.sessions.insert(session(`l1-${user.id}`, user.id, at(DAY)));
+        await store.sessions.insert(session(`l2-${user.id}`, user.id, at(-1)));
+        await store.sessions.insert(session(`l3-${user.id}`, 'someone-else', at(DAY)));
+        expect((await store.sessions.activeOfUser(user.id, at(0))).map((x) => x.id)).toEqual([
+          `l1-${user.id}`,
+        ]);
+        expect(await store.sessions.deleteOfUser(`l3-${user.id}`, user.id)).toBe(false);
+        expect(await store.sessions.findActive(`l3-${user.id}`, at(0))).not.toBeNull();
+        expect(await store.sessions.deleteOfUser(`l1-${user.id}`, user.id)).toBe(true);
+        expect(await store.sessions.findActive(`l1-${user.id}`, at(0))).toBeNull();
+
+        await store.users.updateProfile(
+          user.id,
+          { nickname: 'n', avatarUrl: 'https://x/a' },
+          at(1),
+        );
+        await store.users.setPhone(
+          user.id,
+          { purePhoneNumber: '1', countryCode: '86', verifiedAt: at(1) },
+          at(1),
+        );
+        const cleared = await store.users.clearFields(user.id, ['avatarUrl', 'phone'], at(2));
+        expect(cleared?.profile).toEqual({ nickname: 'n' });
+        expect(cleared?.phone).toBeUndefined();
+        expect((await store.users.findUser(user.id))?.profile).toEqual({ nickname: 'n' });
+      });
+    });
+
     describe('rewards', () => {
       it('grants a reward to exactly one of 20 concurrent claims, then answers when', async () => {
         const results = await Promise.all(

@@ -3,7 +3,9 @@
  * database mirror it), and their mapping to the repository records.
  */
 import type {
+  AccountDeletion,
   CachedAccessToken,
+  ConsentRecord,
   IdentityRecord,
   OAuthTokens,
   UserProfile,
@@ -16,8 +18,23 @@ export interface UserDoc {
   unionid?: string;
   profile: UserProfile;
   phone?: VerifiedPhone;
+  deletion?: AccountDeletion;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** `_id` is `<kind>:<version>:<userId>`: one record per agreement, whatever the retries. */
+export interface ConsentDoc extends ConsentRecord {
+  _id: string;
+}
+
+export function consentKey(consent: Pick<ConsentRecord, 'kind' | 'version' | 'userId'>): string {
+  return `${consent.kind}:${consent.version}:${consent.userId}`;
+}
+
+export function toConsent(doc: ConsentDoc): ConsentRecord {
+  const { userId, kind, version, appid, agreedAt, recordedAt } = doc;
+  return { userId, kind, version, appid, agreedAt, recordedAt };
 }
 
 /** An identity as stored: the record's fields under a generated `_id`. */
@@ -64,6 +81,7 @@ export function toUser(doc: UserDoc): UserRecord {
     ...(doc.unionid ? { unionid: doc.unionid } : {}),
     profile: { ...doc.profile },
     ...(doc.phone ? { phone: { ...doc.phone } } : {}),
+    ...(doc.deletion?.deleteAt ? { deletion: { ...doc.deletion } } : {}),
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
   };

@@ -26,7 +26,7 @@ const STALE_TEMPORARY_MS = 60_000;
 export interface AvatarIndex {
   add(row: { id: string; userId: string; file: string; createdAt: Date }): Promise<void>;
   /** The user's uploads, newest first. */
-  ofUser(userId: string): Promise<{ id: string; file: string }[]>;
+  ofUser(userId: string): Promise<{ id: string; file: string; createdAt: Date }[]>;
   ownerOf(id: string): Promise<string | undefined>;
   remove(id: string): Promise<void>;
 }
@@ -103,6 +103,27 @@ export class EmbeddedAvatars implements AvatarRepository {
       await this.index.remove(upload.id);
       deleted += 1;
     }
+    return deleted;
+  }
+
+  async ofUser(userId: string): Promise<{ id: string; createdAt: Date }[]> {
+    return (await this.index.ofUser(userId)).map(({ id, createdAt }) => ({ id, createdAt }));
+  }
+
+  async delete(id: string): Promise<boolean> {
+    if (!isAvatarId(id)) return false;
+    let deleted = false;
+    for (const extension of Object.values(AVATAR_EXTENSIONS)) {
+      const path = join(this.dir, `${id}.${extension}`);
+      try {
+        await rm(path);
+        deleted = true;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'ENOENT')
+          throw unavailable('delete the avatar', error);
+      }
+    }
+    await this.index.remove(id);
     return deleted;
   }
 

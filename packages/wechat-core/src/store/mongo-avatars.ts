@@ -67,4 +67,30 @@ export class MongoAvatars implements AvatarRepository {
       return deleted;
     });
   }
+
+  async ofUser(userId: string): Promise<{ id: string; createdAt: Date }[]> {
+    return guard('list avatars', async () => {
+      const files = await this.bucket
+        .find({ 'metadata.userId': userId })
+        .sort({ uploadDate: -1, _id: -1 })
+        .toArray();
+      return files.map((file) => ({ id: file.filename, createdAt: file.uploadDate }));
+    });
+  }
+
+  async delete(id: string): Promise<boolean> {
+    if (!isAvatarId(id)) return false;
+    return guard('delete avatar', async () => {
+      let deleted = false;
+      for (const file of await this.bucket.find({ filename: id }).toArray()) {
+        try {
+          await this.bucket.delete(file._id);
+          deleted = true;
+        } catch (error) {
+          if (!/FileNotFound|File not found/i.test(String((error as Error).message))) throw error;
+        }
+      }
+      return deleted;
+    });
+  }
 }

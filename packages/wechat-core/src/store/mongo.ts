@@ -196,6 +196,14 @@ async function createIndexes(db: Db): Promise<void> {
   await db.collection('identities').createIndex({ userId: 1, appid: 1 });
   await db.collection('sessions').createIndex({ userId: 1 });
   await db.collection('rewards').createIndex({ userId: 1 });
+  await db.collection('consents').createIndex({ userId: 1 });
+  // The erasure sweep: users whose deletion is due (only those with one pending are indexed).
+  await db
+    .collection('users')
+    .createIndex(
+      { 'deletion.deleteAt': 1 },
+      { partialFilterExpression: { 'deletion.deleteAt': { $type: 'date' } } },
+    );
   // A user's uploads, newest first (avatar pruning); GridFS indexes only filename and date.
   await db.collection('avatars.files').createIndex({ 'metadata.userId': 1, uploadDate: -1 });
   // MongoDB removes expired sessions itself; reads also filter on expiresAt, since the TTL

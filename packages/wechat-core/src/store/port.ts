@@ -4,10 +4,10 @@
  * use) once. A driver (SQLite, MongoDB, the cloud database) holds only driver code, its schema or
  * indexes, and open/close.
  */
-import type { AvatarRepository, StoreKind } from './types.js';
+import type { AvatarRepository, StoreCollection, StoreKind } from './types.js';
 import type { IdentityDoc } from './documents.js';
 
-export type CollectionName = 'users' | 'identities' | 'sessions' | 'access_tokens' | 'rewards';
+export type CollectionName = StoreCollection;
 
 /** A condition on one field. `$exists: false` also matches a field set to null by a driver. */
 export type Condition = { $exists: boolean } | { $gt: Date } | { $lte: Date };

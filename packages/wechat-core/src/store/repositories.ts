@@ -7,22 +7,30 @@
 import { newRecordId } from '../crypto/random.js';
 import {
   type AccessTokenDoc,
+  type ConsentDoc,
   type IdentityDoc,
   type RewardDoc,
   type SessionDoc,
   type UserDoc,
+  consentKey,
   identityLoginFields,
   newUserDoc,
   profileSetFields,
   rewardKey,
   toCachedToken,
+  toConsent,
   toIdentity,
   toUser,
 } from './documents.js';
 import type { CollectionName, CollectionPort, StoreDriver } from './port.js';
 import type {
   AccessTokenRepository,
+  AccountDeletion,
+  AccountRecords,
+  AccountRepository,
   AvatarRepository,
+  ConsentRecord,
+  ConsentRepository,
   CachedAccessToken,
   IdentityRecord,
   LoginUpsertInput,
@@ -48,6 +56,7 @@ const COLLECTIONS: readonly CollectionName[] = [
   'sessions',
   'access_tokens',
   'rewards',
+  'consents',
 ];
 
 /** A Store over a driver: what every driver's `open` returns. */
@@ -58,6 +67,8 @@ export class PortStore implements Store {
   readonly accessTokens: AccessTokenRepository;
   readonly avatars: AvatarRepository;
   readonly rewards: RewardRepository;
+  readonly consents: ConsentRepository;
+  readonly accounts: AccountRepository;
 
   constructor(private readonly driver: StoreDriver) {
     this.kind = driver.kind;
@@ -66,6 +77,8 @@ export class PortStore implements Store {
     this.sessions = new Sessions(driver.collection('sessions'));
     this.accessTokens = new AccessTokens(driver, driver.collection('access_tokens'));
     this.rewards = new Rewards(driver, driver.collection('rewards'));
+    this.consents = new Consents(driver, driver.collection('consents'));
+    this.accounts = new Accounts(driver, this);
   }
 
   ping(): Promise<void> {
@@ -84,6 +97,9 @@ export class PortStore implements Store {
   }
 }
 
+/** The identity a login was upserting was erased meanwhile (see Users.ensureUser). */
+class IdentityErased extends Error {}
+
 class Users implements UserRepository {
   constructor(
     private readonly driver: StoreDriver,
@@ -92,6 +108,18 @@ class Users implements UserRepository {
   ) {}
 
   async upsertLogin(input: LoginUpsertInput): Promise<LoginUpsertResult> {
+    // An erasure of this person's account may remove the identity under our feet (see
+    // ensureUser): then start over, which makes a new identity and user.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.upsertLoginOnce(input);
+      } catch (error) {
+        if (!(error instanceof IdentityErased) || attempt >= 2) throw error;
+      }
+    }
+  }
+
+  private async upsertLoginOnce(input: LoginUpsertInput): Promise<LoginUpsertResult> {
     // A unionid another app already linked decides the user of a new identity.
     const linked = input.unionid ? await this.users.findOne({ unionid: input.unionid }) : null;
     const candidate: IdentityDoc = {
@@ -129,6 +157,10 @@ class Users implements UserRepository {
   ): Promise<{ user: UserDoc; created: boolean }> {
     const existing = await this.users.findOne({ _id: identity.userId });
     if (existing) return { user: existing, created: false };
+    // No user: a crash between the two writes of a first login (heal it), or an erasure that
+    // finished after our identity upsert. An erasure deletes the identities before the user, so
+    // a missing identity now means the latter: recreating the user would bring it back.
+    if (!(await this.identities.findOne({ _id: identity._id }))) throw new IdentityErased();
     const fresh = newUserDoc(identity.userId, input.unionid, input.now);
     try {
       await this.users.insertOne(fresh);
@@ -215,6 +247,65 @@ class Users implements UserRepository {
       (await this.identities.updateOne({ appid, openid }, { set: { oauth: tokens } })) !== null
     );
   }
+
+  async identitiesOfUser(userId: string): Promise<IdentityRecord[]> {
+    return (await this.identities.find({ userId })).map(toIdentity);
+  }
+
+  async clearFields(
+    id: string,
+    fields: readonly ('nickname' | 'avatarUrl' | 'phone')[],
+    now: Date,
+  ): Promise<UserRecord | null> {
+    const unset = fields.map((field) => (field === 'phone' ? 'phone' : `profile.${field}`));
+    const doc = await this.users.updateOne({ _id: id }, { set: { updatedAt: now }, unset });
+    return doc ? toUser(doc) : null;
+  }
+
+  async scheduleDeletion(
+    id: string,
+    deletion: AccountDeletion,
+    now: Date,
+  ): Promise<UserRecord | null> {
+    const { requestedAt, deleteAt, reason } = deletion;
+    // None pending: this one. (Each step is one conditional update: concurrent requests agree.)
+    const fresh = await this.users.updateOne(
+      { _id: id, 'deletion.deleteAt': { $exists: false } },
+      { set: { deletion: { requestedAt, deleteAt, reason }, updatedAt: now } },
+    );
+    if (fresh) return toUser(fresh);
+    // One pending that ends later: brought forward (never postponed, never once erasure began).
+    const sooner = await this.users.updateOne(
+      {
+        _id: id,
+        'deletion.deleteAt': { $gt: deleteAt },
+        'deletion.purgeStartedAt': { $exists: false },
+      },
+      { set: { 'deletion.deleteAt': deleteAt, 'deletion.reason': reason, updatedAt: now } },
+    );
+    return sooner ? toUser(sooner) : this.findUser(id);
+  }
+
+  async cancelDeletion(id: string, now: Date): Promise<UserRecord | null> {
+    const doc = await this.users.updateOne(
+      { _id: id, 'deletion.deleteAt': { $gt: now }, 'deletion.purgeStartedAt': { $exists: false } },
+      { set: { updatedAt: now }, unset: ['deletion'] },
+    );
+    return doc ? toUser(doc) : null;
+  }
+
+  async claimErasure(id: string, now: Date): Promise<UserRecord | null> {
+    const doc = await this.users.updateOne(
+      { _id: id, 'deletion.deleteAt': { $lte: now } },
+      { set: { 'deletion.purgeStartedAt': now } },
+    );
+    return doc ? toUser(doc) : null;
+  }
+
+  async dueForErasure(now: Date, limit: number): Promise<string[]> {
+    const due = await this.users.find({ 'deletion.deleteAt': { $lte: now } }, { limit });
+    return due.map((doc) => doc._id);
+  }
 }
 
 class Rewards implements RewardRepository {
@@ -235,6 +326,71 @@ class Rewards implements RewardRepository {
       if (!existing) throw error;
       return { granted: false, grantedAt: existing.grantedAt };
     }
+  }
+
+  async ofUser(userId: string): Promise<{ kind: string; grantedAt: Date }[]> {
+    const docs = await this.rewards.find({ userId });
+    return docs.map(({ kind, grantedAt }) => ({ kind, grantedAt }));
+  }
+}
+
+class Consents implements ConsentRepository {
+  constructor(
+    private readonly driver: StoreDriver,
+    private readonly consents: CollectionPort<ConsentDoc>,
+  ) {}
+
+  async record(consent: ConsentRecord): Promise<ConsentRecord> {
+    const _id = consentKey(consent);
+    try {
+      await this.consents.insertOne({ _id, ...consent });
+      return consent;
+    } catch (error) {
+      if (!this.driver.isDuplicateKey(error)) throw error;
+      const existing = await this.consents.findOne({ _id });
+      if (!existing) throw error;
+      return toConsent(existing);
+    }
+  }
+
+  async ofUser(userId: string): Promise<ConsentRecord[]> {
+    return (await this.consents.find({ userId })).map(toConsent);
+  }
+}
+
+/** The collections of one user, read together and erased in a safe order. */
+class Accounts implements AccountRepository {
+  constructor(
+    private readonly driver: StoreDriver,
+    private readonly store: PortStore,
+  ) {}
+
+  async collect(userId: string): Promise<AccountRecords | null> {
+    const user = await this.store.users.findUser(userId);
+    if (!user) return null;
+    const [identities, sessions, rewards, consents, avatars] = await Promise.all([
+      this.store.users.identitiesOfUser(userId),
+      this.store.sessions.activeOfUser(userId, new Date(0)),
+      this.store.rewards.ofUser(userId),
+      this.store.consents.ofUser(userId),
+      this.store.avatars.ofUser(userId),
+    ]);
+    return { user, identities, sessions, rewards, consents, avatars };
+  }
+
+  async erase(userId: string): Promise<void> {
+    const collection = <T extends { _id: string }>(name: CollectionName) =>
+      this.driver.collection<T>(name);
+    // Identities first: from here on a login of this person makes a new user.
+    await collection('identities').deleteMany({ userId });
+    await collection('sessions').deleteMany({ userId });
+    for (const avatar of await this.store.avatars.ofUser(userId))
+      await this.store.avatars.delete(avatar.id);
+    await collection('rewards').deleteMany({ userId });
+    await collection('consents').deleteMany({ userId });
+    await collection('users').deleteOne({ _id: userId });
+    // A login that read the user before it went may have added a session since.
+    await collection('sessions').deleteMany({ userId });
   }
 }
 
@@ -264,6 +420,15 @@ class Sessions implements SessionRepository {
 
   async deleteAllOfUser(userId: string): Promise<number> {
     return this.sessions.deleteMany({ userId });
+  }
+
+  async activeOfUser(userId: string, now: Date): Promise<SessionRecord[]> {
+    const docs = await this.sessions.find({ userId, expiresAt: { $gt: now } });
+    return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }));
+  }
+
+  async deleteOfUser(id: string, userId: string): Promise<boolean> {
+    return this.sessions.deleteOne({ _id: id, userId });
   }
 }
 

@@ -73,6 +73,10 @@ export const TABLES: Readonly<Record<CollectionName, TableSpec>> = {
       col('phone.purePhoneNumber', 'phone_number'),
       col('phone.countryCode', 'phone_country_code'),
       col('phone.verifiedAt', 'phone_verified_at', 'date'),
+      col('deletion.requestedAt', 'deletion_requested_at', 'date'),
+      col('deletion.deleteAt', 'deletion_delete_at', 'date'),
+      col('deletion.reason', 'deletion_reason'),
+      col('deletion.purgeStartedAt', 'deletion_purge_started_at', 'date'),
       col('createdAt', 'created_at', 'date'),
       col('updatedAt', 'updated_at', 'date'),
     ],
@@ -126,6 +130,18 @@ export const TABLES: Readonly<Record<CollectionName, TableSpec>> = {
       col('userId', 'user_id'),
       col('kind', 'kind'),
       col('grantedAt', 'granted_at', 'date'),
+    ],
+  },
+  consents: {
+    table: 'consents',
+    columns: [
+      col('_id', 'id'),
+      col('userId', 'user_id'),
+      col('kind', 'kind'),
+      col('version', 'version'),
+      col('appid', 'appid'),
+      col('agreedAt', 'agreed_at', 'date'),
+      col('recordedAt', 'recorded_at', 'date'),
     ],
   },
 };
@@ -206,5 +222,23 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX avatars_user ON avatars (user_id, created_at);
+  `,
+  // 3: account deletion (pending until deleteAt, then erased by the sweep) and consent records.
+  `
+  ALTER TABLE users ADD COLUMN deletion_requested_at INTEGER;
+  ALTER TABLE users ADD COLUMN deletion_delete_at INTEGER;
+  ALTER TABLE users ADD COLUMN deletion_reason TEXT;
+  ALTER TABLE users ADD COLUMN deletion_purge_started_at INTEGER;
+  CREATE INDEX users_deletion ON users (deletion_delete_at) WHERE deletion_delete_at IS NOT NULL;
+  CREATE TABLE consents (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    version TEXT NOT NULL,
+    appid TEXT NOT NULL,
+    agreed_at INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX consents_user ON consents (user_id);
   `,
 ];

@@ -393,9 +393,13 @@ function avatarIndex(connection: Connection): AvatarIndex {
     ofUser: (userId) =>
       connection.read(
         "list the user's avatars",
-        'SELECT id, file FROM avatars WHERE user_id = ? ORDER BY created_at DESC, id DESC',
+        'SELECT id, file, created_at FROM avatars WHERE user_id = ? ORDER BY created_at DESC, id DESC',
         (statement) =>
-          (statement.all(userId) as [string, string][]).map(([id, file]) => ({ id, file })),
+          (statement.all(userId) as [string, string, number][]).map(([id, file, at]) => ({
+            id,
+            file,
+            createdAt: new Date(at),
+          })),
       ),
     ownerOf: (id) =>
       connection.read(

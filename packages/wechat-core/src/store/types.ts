@@ -16,11 +16,25 @@ export interface VerifiedPhone {
   verifiedAt: Date;
 }
 
+/**
+ * A deletion the user asked for (or WeChat reported: the person deleted their WeChat account).
+ * Until `deleteAt` it can be cancelled; from then on the account is erased (a sweep, or the next
+ * login of the user), and `purgeStartedAt` marks an erasure under way, which nothing cancels.
+ */
+export interface AccountDeletion {
+  requestedAt: Date;
+  deleteAt: Date;
+  reason: 'requested' | 'wechat_account_cancelled';
+  purgeStartedAt?: Date;
+}
+
 export interface UserRecord {
   id: string;
   unionid?: string;
   profile: UserProfile;
   phone?: VerifiedPhone;
+  /** Present while a deletion is pending. */
+  deletion?: AccountDeletion;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -125,6 +139,34 @@ export interface UserRepository {
   findIdentityOfUser(userId: string, appid: string): Promise<IdentityRecord | null>;
   /** Replaces the identity's OAuth tokens (after a refresh); false when there is no identity. */
   saveOAuthTokens(appid: string, openid: string, tokens: OAuthTokens): Promise<boolean>;
+  /** Every identity of the user (one per app). */
+  identitiesOfUser(userId: string): Promise<IdentityRecord[]>;
+  /**
+   * Removes profile fields (nickname, avatar: WeChat reported the user revoked them) and/or the
+   * phone; null when there is no such user.
+   */
+  clearFields(
+    id: string,
+    fields: readonly ('nickname' | 'avatarUrl' | 'phone')[],
+    now: Date,
+  ): Promise<UserRecord | null>;
+  /**
+   * Schedules the user's deletion: sets `deletion` when none is pending, or moves a pending one
+   * earlier when `deletion.deleteAt` comes sooner (never later). Null when there is no such user.
+   */
+  scheduleDeletion(id: string, deletion: AccountDeletion, now: Date): Promise<UserRecord | null>;
+  /**
+   * Cancels a pending deletion while `deleteAt` is still ahead of `now` and no erasure started;
+   * null when there was none to cancel (atomically: an erasure and a cancel never both win).
+   */
+  cancelDeletion(id: string, now: Date): Promise<UserRecord | null>;
+  /**
+   * Marks the erasure of a user whose `deleteAt` has come (or resumes one under way); null when
+   * the user is not due (cancelled, not yet, or gone).
+   */
+  claimErasure(id: string, now: Date): Promise<UserRecord | null>;
+  /** Ids of users whose deletion is due at `now`, at most `limit`. */
+  dueForErasure(now: Date, limit: number): Promise<string[]>;
 }
 
 export interface RewardGrant {
@@ -138,6 +180,54 @@ export interface RewardGrant {
 export interface RewardRepository {
   /** Grants `kind` to the user unless already granted; exactly one concurrent caller wins. */
   grantOnce(userId: string, kind: string, now: Date): Promise<RewardGrant>;
+  /** The user's rewards. */
+  ofUser(userId: string): Promise<{ kind: string; grantedAt: Date }[]>;
+}
+
+/** A user's agreement to a document (the mini-program's privacy guidelines), as they reported it. */
+export interface ConsentRecord {
+  userId: string;
+  /** What was agreed to; `privacy` is the mini-program's privacy guidelines (隐私保护指引). */
+  kind: string;
+  /** The version of the document, as the client names it. */
+  version: string;
+  /** The app the agreement was given in. */
+  appid: string;
+  /** When the user agreed, as their client reported it. */
+  agreedAt: Date;
+  /** When we received it. */
+  recordedAt: Date;
+}
+
+/** One record per (user, kind, version): reporting the same agreement again changes nothing. */
+export interface ConsentRepository {
+  /** Keeps the first report of this (user, kind, version); returns the kept record. */
+  record(consent: ConsentRecord): Promise<ConsentRecord>;
+  ofUser(userId: string): Promise<ConsentRecord[]>;
+}
+
+/**
+ * Everything of one user across the collections: read for an export, deleted at erasure. Order
+ * of erasure: identities first (a login from then on makes a new user), the user record last (an
+ * erasure cut short is resumed: the user still says it is due).
+ */
+export interface AccountRecords {
+  user: UserRecord;
+  identities: IdentityRecord[];
+  sessions: SessionRecord[];
+  rewards: { kind: string; grantedAt: Date }[];
+  consents: ConsentRecord[];
+  avatars: { id: string; createdAt: Date }[];
+}
+
+export interface AccountRepository {
+  /** Every record of the user; null when there is no such user. */
+  collect(userId: string): Promise<AccountRecords | null>;
+  /**
+   * Deletes every record of the user, the user record last, then its sessions once more (a login
+   * that raced the erasure may have added one). Safe to run again after a failure.
+   */
+  erase(userId: string): Promise<void>;
 }
 
 export interface SessionRepository {
@@ -150,6 +240,10 @@ export interface SessionRepository {
   delete(id: string): Promise<boolean>;
   /** Deletes every session of a user; returns how many. */
   deleteAllOfUser(userId: string): Promise<number>;
+  /** The user's sessions that have not expired at `now`. */
+  activeOfUser(userId: string, now: Date): Promise<SessionRecord[]>;
+  /** Deletes one session if it is the user's; false otherwise. */
+  deleteOfUser(id: string, userId: string): Promise<boolean>;
 }
 
 export interface AccessTokenRepository {
@@ -181,6 +275,10 @@ export interface AvatarRepository {
    * shows); returns how many were deleted.
    */
   prune(userId: string, keep: number, protect: readonly string[]): Promise<number>;
+  /** The user's uploads, newest first. */
+  ofUser(userId: string): Promise<{ id: string; createdAt: Date }[]>;
+  /** Deletes one avatar (whoever uploaded it); false when there was none. */
+  delete(id: string): Promise<boolean>;
 }
 
 /** `embedded` is the SQLite file under DATA_DIR; `cloud` the WeChat cloud database. */
@@ -193,6 +291,8 @@ export interface Store {
   readonly sessions: SessionRepository;
   readonly accessTokens: AccessTokenRepository;
   readonly rewards: RewardRepository;
+  readonly consents: ConsentRepository;
+  readonly accounts: AccountRepository;
   /** Resolves when the database answers; throws store_unavailable otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -200,4 +300,5 @@ export interface Store {
   exportDocuments(): Promise<Record<StoreCollection, unknown[]>>;
 }
 
-export type StoreCollection = 'users' | 'identities' | 'sessions' | 'access_tokens' | 'rewards';
+export type StoreCollection =
+  'users' | 'identities' | 'sessions' | 'access_tokens' | 'rewards' | 'consents';

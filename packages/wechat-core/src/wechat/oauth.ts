@@ -7,6 +7,9 @@ import * as z from 'zod';
 import { readAnswer, type AppCredentials } from './client.js';
 import { WechatHttp, type WechatHttpOptions } from './http.js';
 
+/** A refresh token lives 30 days from the grant that issued it; refreshing does not extend it. */
+export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3600_000;
+
 export type OAuthScope = 'snsapi_base' | 'snsapi_userinfo';
 
 export interface OAuthGrant {
