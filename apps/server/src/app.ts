@@ -38,6 +38,7 @@ import {
   registerLimits,
 } from './limits.js';
 import { registerAccountRoutes } from './account-routes.js';
+import { type PushOptions, registerPushRoutes } from './push-routes.js';
 import { type WebLoginOptions, registerWebLogin } from './web/oauth-routes.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -76,6 +77,8 @@ export interface ServerOptions {
   trustProxy?: string[];
   /** Cooling-off period of DELETE /me; default DEFAULT_DELETION_DAYS. */
   accountDeletionDays?: number;
+  /** WeChat's message push at /wechat/events; absent: no such route. */
+  push?: PushOptions;
 }
 
 /** Paths pino must never print: credentials travel in these headers. */
@@ -332,6 +335,7 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
     done();
   });
 
+  if (options.push) registerPushRoutes(app, deps, options.push);
   if (options.web) registerWebLogin(app, deps, options.web, perMinute(limits.loginPerMinute));
 
   return app;

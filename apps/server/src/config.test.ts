@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       officialAccount: undefined,
       publicUrl: undefined,
       oauthStateSecret: undefined,
+      push: undefined,
       wechatApiOrigin: 'https://api.weixin.qq.com',
       wechatOpenOrigin: 'https://open.weixin.qq.com',
       wechatTimeoutMs: 5000,
@@ -50,6 +51,27 @@ describe('loadConfig', () => {
       },
       trustProxy: [],
     });
+  });
+
+  it('reads the message-push Token and EncodingAESKey, never echoing them', () => {
+    const key = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+    expect(
+      loadConfig({ ...BASE, WECHAT_PUSH_TOKEN: 'tok123', WECHAT_PUSH_AES_KEY: key }).push,
+    ).toEqual({
+      token: 'tok123',
+      aesKey: key,
+    });
+    expect(() => loadConfig({ ...BASE, WECHAT_PUSH_AES_KEY: key })).toThrow(
+      /WECHAT_PUSH_TOKEN is required/,
+    );
+    let message = '';
+    try {
+      loadConfig({ ...BASE, WECHAT_PUSH_TOKEN: 'tok123', WECHAT_PUSH_AES_KEY: `${key}=` });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/WECHAT_PUSH_AES_KEY must be the 43-character EncodingAESKey/);
+    expect(message).not.toContain(key);
   });
 
   it('keeps the cooling-off period of a deletion within the legal 15 days', () => {

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import * as z from 'zod';
-import { DEFAULT_DELETION_DAYS, MAX_DELETION_DAYS } from '@wxlogin/wechat-core';
+import { DEFAULT_DELETION_DAYS, MAX_DELETION_DAYS, isEncodingAesKey } from '@wxlogin/wechat-core';
 import {
   type ConnectionSettings,
   DEFAULT_CONNECTIONS,
@@ -26,6 +26,8 @@ export interface ServerConfig {
   publicUrl: string | undefined;
   /** HMAC key of the OAuth state; absent: generated once and kept under DATA_DIR. */
   oauthStateSecret: string | undefined;
+  /** WeChat's message push (POST /wechat/events); absent: no such route. */
+  push: { token: string; aesKey?: string } | undefined;
   wechatApiOrigin: string;
   wechatOpenOrigin: string;
   /** Deadline of one WeChat call, retries included. */
@@ -85,6 +87,8 @@ const SECRET_KEYS = new Set([
   'WECHAT_OA_SECRET',
   'OAUTH_STATE_SECRET',
   'MONGODB_URL',
+  'WECHAT_PUSH_TOKEN',
+  'WECHAT_PUSH_AES_KEY',
 ]);
 
 const APPID = /^wx[0-9A-Za-z]{16}$/;
@@ -147,6 +151,15 @@ const schema = z.object({
   /** Development only (`LAN=1 npm start` on a machine without a private address). */
   ALLOW_HTTP_PUBLIC_URL: z.enum(['0', '1']).default('0'),
   OAUTH_STATE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // The message-push configuration's Token (英文或数字, 3-32) and EncodingAESKey (43 characters).
+  WECHAT_PUSH_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9]{3,32}$/, 'must be 3 to 32 letters or digits, as in the admin console')
+    .optional(),
+  WECHAT_PUSH_AES_KEY: z
+    .string()
+    .refine(isEncodingAesKey, 'must be the 43-character EncodingAESKey from the admin console')
+    .optional(),
   WECHAT_API_ORIGIN: origin.default('https://api.weixin.qq.com'),
   WECHAT_OPEN_ORIGIN: origin.default('https://open.weixin.qq.com'),
   WECHAT_TIMEOUT_MS: intIn(100, 60_000).default(5000),
@@ -253,6 +266,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     throw new ConfigError(
       `config: PUBLIC_URL is required when HOST is ${c.HOST} (avatar links and redirect_uri are built from it, never from the request's Host)`,
     );
+  if (c.WECHAT_PUSH_AES_KEY && !c.WECHAT_PUSH_TOKEN)
+    throw new ConfigError('config: WECHAT_PUSH_TOKEN is required when WECHAT_PUSH_AES_KEY is set');
   if (c.HEADERS_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS)
     throw new ConfigError(
       `config: HEADERS_TIMEOUT_MS must be at most REQUEST_TIMEOUT_MS (${c.HEADERS_TIMEOUT_MS} > ${c.REQUEST_TIMEOUT_MS})`,
@@ -269,6 +284,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
         : undefined,
     publicUrl: c.PUBLIC_URL?.replace(/\/$/, ''),
     oauthStateSecret: c.OAUTH_STATE_SECRET,
+    push: c.WECHAT_PUSH_TOKEN
+      ? {
+          token: c.WECHAT_PUSH_TOKEN,
+          ...(c.WECHAT_PUSH_AES_KEY ? { aesKey: c.WECHAT_PUSH_AES_KEY } : {}),
+        }
+      : undefined,
     wechatApiOrigin: c.WECHAT_API_ORIGIN,
     wechatOpenOrigin: c.WECHAT_OPEN_ORIGIN,
     wechatTimeoutMs: c.WECHAT_TIMEOUT_MS,

@@ -89,6 +89,7 @@ const app = buildServer(deps, {
   connections: config.connections,
   ...(config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {}),
   accountDeletionDays: config.accountDeletionDays,
+  ...(config.push ? { push: config.push } : {}),
 });
 if (web && config.mongodbUrl && !config.oauthStateSecret)
   app.log.warn(

@@ -9,6 +9,14 @@ export type { WechatHttpOptions } from './wechat/http.js';
 export { WechatClient, sessionKeySignature } from './wechat/client.js';
 export type { AppCredentials, LoginSession, PhoneInfo, StableToken } from './wechat/client.js';
 export { WechatOAuthClient } from './wechat/oauth.js';
+export {
+  decryptPushMessage,
+  isEncodingAesKey,
+  pushSignature,
+  signatureMatches,
+} from './wechat/message-push.js';
+export { handleUserEvent } from './auth/events.js';
+export type { EventOutcome, PushedEvent } from './auth/events.js';
 export type { OAuthGrant, OAuthScope, OAuthUserInfo } from './wechat/oauth.js';
 export { StableTokenBroker } from './wechat/token-broker.js';
 export type { StableTokenBrokerOptions } from './wechat/token-broker.js';

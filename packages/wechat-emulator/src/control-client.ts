@@ -2,6 +2,7 @@
  * A typed client for the emulator's control API, and a launcher that runs the emulator as its own
  * process (the way `npm start` does) for tests in other packages.
  */
+import type { PushDelivery, PushRequest } from './push.js';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -133,6 +134,28 @@ export class EmulatorControl {
 
   advanceClock(seconds: number): Promise<{ now: string }> {
     return this.call('POST', '/clock', { advanceSeconds: seconds });
+  }
+
+  /** The app's message-push configuration (消息推送配置). */
+  configurePush(input: {
+    appid: string;
+    url: string;
+    token: string;
+    encodingAesKey?: string;
+    format?: 'json' | 'xml';
+    mode?: 'plain' | 'compat' | 'safe';
+  }): Promise<{ ok: true }> {
+    return this.call('PUT', '/push-config', input);
+  }
+
+  /** Pushes an event to the app's configured URL as WeChat does, retries included. */
+  push(input: { appid: string; event: Record<string, unknown> }): Promise<PushDelivery> {
+    return this.call('POST', '/push', input);
+  }
+
+  /** The request a push would send, without sending it (to tamper with in a test). */
+  buildPush(input: { appid: string; event: Record<string, unknown> }): Promise<PushRequest> {
+    return this.call('POST', '/push', { ...input, dryRun: true });
   }
 
   reset(): Promise<unknown> {

@@ -216,6 +216,53 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
     return { now: new Date(state.now()).toISOString() };
   });
 
+  /** The app's message-push configuration (消息推送配置): URL, Token, EncodingAESKey, format, mode. */
+  app.put('/__control/push-config', (request) => {
+    const b = body(request);
+    const appid = knownApp(state, b);
+    const url = str(b, 'url');
+    if (!/^https?:\/\//.test(url))
+      throw new ControlInputError('url must start with http:// or https://');
+    const token = str(b, 'token');
+    if (!/^[A-Za-z0-9]{3,32}$/.test(token))
+      throw new ControlInputError('token must be 3 to 32 letters or digits');
+    const encodingAesKey = optStr(b, 'encodingAesKey');
+    if (encodingAesKey !== undefined && !/^[A-Za-z0-9]{43}$/.test(encodingAesKey))
+      throw new ControlInputError('encodingAesKey must be 43 letters or digits');
+    const format = b.format ?? 'json';
+    if (format !== 'json' && format !== 'xml')
+      throw new ControlInputError('format must be json or xml');
+    const mode = b.mode ?? (encodingAesKey ? 'safe' : 'plain');
+    if (mode !== 'plain' && mode !== 'compat' && mode !== 'safe')
+      throw new ControlInputError('mode must be plain, compat or safe');
+    if (mode !== 'plain' && !encodingAesKey)
+      throw new ControlInputError(`${mode} mode needs an encodingAesKey`);
+    state.push.configure(appid, {
+      url,
+      token,
+      ...(encodingAesKey ? { encodingAesKey } : {}),
+      format,
+      mode,
+    });
+    return { ok: true };
+  });
+
+  /**
+   * Pushes an event to the app's configured URL as WeChat would (envelope fields filled in), and
+   * answers how it went; with `dryRun`, only the request it would send.
+   */
+  app.post('/__control/push', async (request) => {
+    const b = body(request);
+    const appid = knownApp(state, b);
+    const event = b.event;
+    if (!event || typeof event !== 'object' || Array.isArray(event))
+      throw new ControlInputError('event must be an object');
+    const config = state.push.configOf(appid);
+    if (!config) throw new ControlInputError(`no message push configured for ${appid}`);
+    if (b.dryRun === true) return state.push.build(appid, config, event as Body);
+    return state.push.deliver(appid, event as Body);
+  });
+
   app.post('/__control/reset', () => {
     state.reset();
     return { ok: true };

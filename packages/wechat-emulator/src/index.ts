@@ -9,3 +9,5 @@ export type {
 } from './control-client.js';
 export { encryptOpenData, signRawData } from './open-data.js';
 export { DEVTOOLS_MOCK_CODE, EmulatorState, devtoolsOpenid, sessionKeySignature } from './state.js';
+export { encryptPushMessage } from './push.js';
+export type { PushConfig, PushDelivery, PushFormat, PushMode, PushRequest } from './push.js';

@@ -3,6 +3,7 @@
  * Everything WeChat would remember lives here; the route files only translate HTTP.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { MessagePush } from './push.js';
 
 export const LOGIN_CODE_TTL_MS = 5 * 60_000;
 export const PHONE_CODE_TTL_MS = 5 * 60_000;
@@ -126,6 +127,8 @@ export class EmulatorState {
   private nextFaultId = 1;
   readonly calls = new Map<string, number>();
   private clockOffsetMs = 0;
+  /** Where each app's events go (its message-push configuration). */
+  readonly push = new MessagePush(() => this.now());
 
   /**
    * @param devtoolsApps apps whose unknown login codes log in one local test user (DevTools
@@ -169,6 +172,7 @@ export class EmulatorState {
     }
     this.faults = [];
     this.clockOffsetMs = 0;
+    this.push.reset();
   }
 
   /** Checks appid and secret the way WeChat does: 40013 for an unknown appid, 40125 for a wrong secret. */
