@@ -4,7 +4,7 @@
  * `{ "error": { "code", "message" } }`; unknown failures are logged with the request id and
  * answered as `internal` without detail.
  */
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import {
   AVATAR_MAX_BYTES,
@@ -106,6 +106,12 @@ export const LOG_SERIALIZERS = {
     };
   },
 };
+
+function keysMatch(given: string, expected: string): boolean {
+  return (
+    given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected))
+  );
+}
 
 function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -267,21 +273,48 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
         { bytes, declaredType: first.value.mimetype },
         caller,
         deps,
-        { reencode },
+        {
+          reencode,
+          // WeChat's image check (its verdict comes by message push, so only with one set up)
+          // downloads it from here; nobody else gets it before it passed.
+          ...(options.push
+            ? {
+                checkUrl: (avatarId: string, checkKey: string) =>
+                  `${options.publicUrl}/avatars/${avatarId}?check=${checkKey}`,
+              }
+            : {}),
+        },
       );
       // From PUBLIC_URL, never from Host: a forged Host header must not end up in a profile.
       return { avatarUrl: `${options.publicUrl}/avatars/${id}` };
     });
 
-    // Public and immutable: the id is 128 random bits, and <image src> sends no token.
+    // Public and immutable once WeChat's image check passed it: the id is 128 random bits, and
+    // <image src> sends no token. Before that, only its owner (Bearer) and WeChat's downloader
+    // (the check key in the URL it was given) get it, and nobody may cache it.
     app.get('/avatars/:id', async (request, reply) => {
       const { id } = request.params as { id: string };
       const avatar = await deps.store.avatars.find(id);
       if (!avatar) throw new WechatAuthError('not_found', 'no such avatar');
+      if (avatar.review) {
+        const { check } = request.query as { check?: string };
+        const byKey = check !== undefined && keysMatch(check, avatar.review.checkKey);
+        const byOwner =
+          !byKey &&
+          bearerToken(request) !== undefined &&
+          (await authenticate(request).then(
+            async (caller) => (await deps.store.avatars.owner(id)) === caller.userId,
+            () => false,
+          ));
+        if (!byKey && !byOwner) throw new WechatAuthError('not_found', 'no such avatar');
+      }
       return (
         reply
           .header('content-type', avatar.contentType)
-          .header('cache-control', 'public, max-age=31536000, immutable')
+          .header(
+            'cache-control',
+            avatar.review ? 'private, no-store' : 'public, max-age=31536000, immutable',
+          )
           // The type is the one read from the bytes: browsers must not guess another (an image
           // that also parses as HTML or SVG), and nothing in it may run if opened directly.
           .header('x-content-type-options', 'nosniff')

@@ -91,6 +91,10 @@ const app = buildServer(deps, {
   accountDeletionDays: config.accountDeletionDays,
   ...(config.push ? { push: config.push } : {}),
 });
+if (!config.push)
+  app.log.warn(
+    'WECHAT_PUSH_TOKEN is not set: uploaded avatars are not submitted to WeChat content security (its verdict arrives by message push at /wechat/events); nicknames still are checked',
+  );
 if (web && config.mongodbUrl && !config.oauthStateSecret)
   app.log.warn(
     'OAUTH_STATE_SECRET is not set: this instance signs OAuth states with its own key from DATA_DIR; instances behind one load balancer must share OAUTH_STATE_SECRET',

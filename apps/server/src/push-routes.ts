@@ -1,6 +1,7 @@
 /**
  * WeChat's message push (消息推送) at /wechat/events: the URL check (GET, answers echostr) and the
- * pushed events (POST, answers `success`), in JSON or XML, plain or safe mode. Configured in the
+ * pushed events (POST, answers `success`: the user-information events and wxa_media_check), in
+ * JSON or XML, plain or safe mode. Configured in the
  * mini-program's admin console ("开发管理 - 消息推送配置") with the same Token and EncodingAESKey
  * as WECHAT_PUSH_TOKEN and WECHAT_PUSH_AES_KEY.
  *
@@ -19,7 +20,7 @@ import {
   type PushedEvent,
   WechatAuthError,
   decryptPushMessage,
-  handleUserEvent,
+  handlePushedEvent,
   pushSignature,
   signatureMatches,
 } from '@wxlogin/wechat-core';
@@ -138,7 +139,7 @@ export function registerPushRoutes(
           return reply.type('text/plain; charset=utf-8').send('success');
         event = outer;
       }
-      const outcome = await handleUserEvent(event, deps, appid);
+      const outcome = await handlePushedEvent(event, deps, appid);
       request.log.info(
         { event: typeof event.Event === 'string' ? event.Event : undefined, outcome },
         'message push applied',

@@ -4,6 +4,7 @@
  */
 import { AppRegistry } from './apps.js';
 import type { AuthDeps, AuthLogger } from './auth/deps.js';
+import { wechatContentSecurity } from './auth/content.js';
 import { SessionManager } from './auth/sessions.js';
 import type { Store } from './store/types.js';
 import { WechatClient } from './wechat/client.js';
@@ -50,6 +51,8 @@ export interface CoreConfig {
   now?: () => Date;
   /** Where warnings an operator should see go (a unionid conflict, say). */
   log?: AuthLogger;
+  /** Check nicknames and avatars with WeChat's content security (default true). */
+  contentSecurity?: boolean;
 }
 
 /**
@@ -64,18 +67,22 @@ export function createAuthDeps(config: CoreConfig): AuthDeps {
   const http = new WechatHttp(config.wechat);
   const wechat = new WechatClient(http);
   const apps = new AppRegistry(config.apps);
+  const tokens = new StableTokenBroker({
+    client: wechat,
+    apps,
+    store: config.store.accessTokens,
+    now: () => now().getTime(),
+  });
   return {
     apps,
     wechat,
     store: config.store,
     now,
     ...(config.log ? { log: config.log } : {}),
-    tokens: new StableTokenBroker({
-      client: wechat,
-      apps,
-      store: config.store.accessTokens,
-      now: () => now().getTime(),
-    }),
+    ...(config.contentSecurity === false
+      ? {}
+      : { content: wechatContentSecurity({ wechat, tokens }) }),
+    tokens,
     sessions: new SessionManager({
       store: config.store.sessions,
       ttlMs: (config.sessionTtlDays ?? 30) * 24 * 3600_000,

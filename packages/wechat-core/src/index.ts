@@ -7,7 +7,13 @@ export type { CoreConfig, StoreConfig } from './core.js';
 export { WechatHttp, DEFAULT_API_ORIGIN, DEFAULT_OPEN_ORIGIN } from './wechat/http.js';
 export type { WechatHttpOptions } from './wechat/http.js';
 export { WechatClient, sessionKeySignature } from './wechat/client.js';
-export type { AppCredentials, LoginSession, PhoneInfo, StableToken } from './wechat/client.js';
+export type {
+  AppCredentials,
+  ContentVerdict,
+  LoginSession,
+  PhoneInfo,
+  StableToken,
+} from './wechat/client.js';
 export { WechatOAuthClient } from './wechat/oauth.js';
 export {
   decryptPushMessage,
@@ -15,7 +21,9 @@ export {
   pushSignature,
   signatureMatches,
 } from './wechat/message-push.js';
-export { handleUserEvent } from './auth/events.js';
+export { handlePushedEvent, handleUserEvent } from './auth/events.js';
+export { applyMediaCheck, screenText, wechatContentSecurity } from './auth/content.js';
+export type { ContentSecurity, MediaCheckOutcome } from './auth/content.js';
 export type { EventOutcome, PushedEvent } from './auth/events.js';
 export type { OAuthGrant, OAuthScope, OAuthUserInfo } from './wechat/oauth.js';
 export { StableTokenBroker } from './wechat/token-broker.js';

@@ -2,6 +2,7 @@
  * A typed client for the emulator's control API, and a launcher that runs the emulator as its own
  * process (the way `npm start` does) for tests in other packages.
  */
+import type { MediaCheck } from './content-security.js';
 import type { PushDelivery, PushRequest } from './push.js';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -156,6 +157,21 @@ export class EmulatorControl {
   /** The request a push would send, without sending it (to tamper with in a test). */
   buildPush(input: { appid: string; event: Record<string, unknown> }): Promise<PushRequest> {
     return this.call('POST', '/push', { ...input, dryRun: true });
+  }
+
+  /** Words that make msg_sec_check answer risky or review (pass otherwise). */
+  setContentRules(input: { risky?: string[]; review?: string[] }): Promise<{ ok: true }> {
+    return this.call('PUT', '/content-rules', input);
+  }
+
+  /** Verdicts for the next images media_check_async judges, in order. */
+  queueMediaVerdicts(verdicts: ('pass' | 'review' | 'risky')[]): Promise<{ ok: true }> {
+    return this.call('POST', '/media-verdicts', { verdicts });
+  }
+
+  /** The image checks so far, after each pushed its event. */
+  mediaChecks(): Promise<{ checks: MediaCheck[] }> {
+    return this.call('GET', '/media-checks');
   }
 
   reset(): Promise<unknown> {

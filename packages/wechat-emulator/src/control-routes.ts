@@ -263,6 +263,39 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
     return state.push.deliver(appid, event as Body);
   });
 
+  /** What content security answers: words that make a text risky or for review. */
+  app.put('/__control/content-rules', (request) => {
+    const b = body(request);
+    const words = (key: string): string[] => {
+      const value = b[key] ?? [];
+      if (!Array.isArray(value) || !value.every((w) => typeof w === 'string' && w !== ''))
+        throw new ControlInputError(`${key} must be a list of non-empty strings`);
+      return value as string[];
+    };
+    state.content.riskyWords = words('risky');
+    state.content.reviewWords = words('review');
+    return { ok: true };
+  });
+
+  /** Verdicts for the next images submitted to media_check_async, in order (pass once used up). */
+  app.post('/__control/media-verdicts', (request) => {
+    const b = body(request);
+    const verdicts = b.verdicts;
+    if (
+      !Array.isArray(verdicts) ||
+      !verdicts.every((v) => v === 'pass' || v === 'review' || v === 'risky')
+    )
+      throw new ControlInputError('verdicts must be a list of pass, review or risky');
+    state.content.mediaVerdicts.push(...(verdicts as ('pass' | 'review' | 'risky')[]));
+    return { ok: true };
+  });
+
+  /** The image checks so far, once every one of them has pushed its event. */
+  app.get('/__control/media-checks', async () => {
+    await state.content.settled();
+    return { checks: state.content.mediaChecks };
+  });
+
   app.post('/__control/reset', () => {
     state.reset();
     return { ok: true };

@@ -11,3 +11,4 @@ export { encryptOpenData, signRawData } from './open-data.js';
 export { DEVTOOLS_MOCK_CODE, EmulatorState, devtoolsOpenid, sessionKeySignature } from './state.js';
 export { encryptPushMessage } from './push.js';
 export type { PushConfig, PushDelivery, PushFormat, PushMode, PushRequest } from './push.js';
+export type { MediaCheck, Suggest } from './content-security.js';

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { registerContentSecurityRoutes } from './content-security.js';
 import { registerControlRoutes } from './control-routes.js';
 import { type AppRecord, EmulatorState } from './state.js';
 import { registerWechatRoutes } from './wechat-routes.js';
@@ -36,6 +37,7 @@ export function buildEmulatorApp(state: EmulatorState, logger = false): FastifyI
     },
   );
   registerWechatRoutes(app, state);
+  registerContentSecurityRoutes(app, state);
   registerControlRoutes(app, state);
   return app;
 }

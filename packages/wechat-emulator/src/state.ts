@@ -3,6 +3,7 @@
  * Everything WeChat would remember lives here; the route files only translate HTTP.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { ContentChecks } from './content-security.js';
 import { MessagePush } from './push.js';
 
 export const LOGIN_CODE_TTL_MS = 5 * 60_000;
@@ -31,6 +32,8 @@ export interface MiniProgramUser {
   sessionKey: string;
   /** Timestamps of code exchanges in the last minute, for the 100/minute limit. */
   recentExchanges: number[];
+  /** When the user last opened the mini-program (wx.login): content checks need the last 2 h. */
+  lastVisitAt: number;
 }
 
 interface LoginCode {
@@ -129,6 +132,8 @@ export class EmulatorState {
   private clockOffsetMs = 0;
   /** Where each app's events go (its message-push configuration). */
   readonly push = new MessagePush(() => this.now());
+  /** Content security: the verdict rules a test sets, and the image checks under way. */
+  readonly content = new ContentChecks();
 
   /**
    * @param devtoolsApps apps whose unknown login codes log in one local test user (DevTools
@@ -173,6 +178,7 @@ export class EmulatorState {
     this.faults = [];
     this.clockOffsetMs = 0;
     this.push.reset();
+    this.content.reset();
   }
 
   /** Checks appid and secret the way WeChat does: 40013 for an unknown appid, 40125 for a wrong secret. */
@@ -247,9 +253,11 @@ export class EmulatorState {
       unionid,
       sessionKey: '',
       recentExchanges: [],
+      lastVisitAt: 0,
     };
     this.users.set(key, user);
     user.sessionKey = makeSessionKey();
+    user.lastVisitAt = this.now();
     if (unionid !== undefined) user.unionid = unionid;
     return user;
   }

@@ -23,6 +23,10 @@ export function describeError(error: unknown): string {
       return '授权已过期，请再点一次';
     case 'bad_request':
       return `提交的内容不正确：${error.message}`;
+    case 'content_rejected':
+      return '内容未通过微信安全检测，请换一个';
+    case 'deletion_not_pending':
+      return '没有可撤销的注销申请';
     default:
       return '服务暂时不可用，请稍后再试';
   }

@@ -6,6 +6,7 @@
  */
 import { WechatAuthError } from '../errors.js';
 import { isRecordId, newRecordId } from '../crypto/random.js';
+import { openidOf } from './content.js';
 import type { AuthDeps } from './deps.js';
 import type { CallerContext } from './sessions.js';
 
@@ -67,11 +68,21 @@ export type AvatarReencoder = (
   contentType: string,
 ) => Promise<{ bytes: Uint8Array; contentType: string }>;
 
+export interface UploadAvatarOptions {
+  reencode?: AvatarReencoder;
+  /**
+   * Where WeChat's image check downloads an avatar from: the public URL of avatar `id` that
+   * also serves it while unchecked, given `checkKey`. With deps.content, the avatar is submitted
+   * to mediaCheckAsync and served to others only once it passed.
+   */
+  checkUrl?: (id: string, checkKey: string) => string;
+}
+
 export async function uploadAvatar(
   upload: { bytes: Uint8Array; declaredType: string },
   caller: CallerContext,
-  deps: Pick<AuthDeps, 'store' | 'now' | 'log'>,
-  options: { reencode?: AvatarReencoder } = {},
+  deps: Pick<AuthDeps, 'store' | 'now' | 'log' | 'content'>,
+  options: UploadAvatarOptions = {},
 ): Promise<{ id: string; contentType: string }> {
   if (!upload.declaredType.startsWith('image/')) {
     throw new WechatAuthError(
@@ -92,14 +103,28 @@ export async function uploadAvatar(
   if (contentType !== image.contentType)
     throw new WechatAuthError('bad_request', 'avatar could not be re-encoded');
   const id = newRecordId();
+  const check = deps.content && options.checkUrl ? { checkKey: newRecordId() } : undefined;
+  const openid = check ? await openidOf(caller, deps) : undefined;
   await deps.store.avatars.save(
     id,
-    { bytes: image.bytes, contentType },
-    {
-      userId: caller.userId,
-      now: deps.now(),
-    },
+    { bytes: image.bytes, contentType, ...(check ? { review: check } : {}) },
+    { userId: caller.userId, now: deps.now() },
   );
+  if (check && deps.content && options.checkUrl && openid) {
+    // Saved first: WeChat downloads the image while answering. A failure here (WeChat down) is
+    // the upload's failure, and the image goes: nothing is kept unchecked.
+    try {
+      const { traceId } = await deps.content.submitImage({
+        appid: caller.appid,
+        openid,
+        mediaUrl: options.checkUrl(id, check.checkKey),
+      });
+      await deps.store.avatars.setTraceId(id, traceId);
+    } catch (error) {
+      await deps.store.avatars.delete(id).catch(() => undefined);
+      throw error;
+    }
+  }
   // Bounded storage per user: the newest uploads and the one the profile shows stay. Best effort:
   // the upload is saved and answered either way, and the next upload prunes again.
   try {

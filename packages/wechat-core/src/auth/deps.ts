@@ -2,6 +2,7 @@ import type { AppRegistry } from '../apps.js';
 import type { Store } from '../store/types.js';
 import type { WechatClient } from '../wechat/client.js';
 import type { StableTokenBroker } from '../wechat/token-broker.js';
+import type { ContentSecurity } from './content.js';
 import type { SessionManager } from './sessions.js';
 
 /** Where use-cases report what an operator should see (pino's logger fits as is). */
@@ -18,4 +19,6 @@ export interface AuthDeps {
   sessions: SessionManager;
   now: () => Date;
   log?: AuthLogger;
+  /** WeChat's content security for nicknames and avatars; absent: nothing is checked. */
+  content?: ContentSecurity;
 }

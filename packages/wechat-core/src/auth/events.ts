@@ -12,6 +12,7 @@
  * come again (WeChat retries): each outcome is the same the second time.
  * @see https://developers.weixin.qq.com/miniprogram/dev/server/event_push/platform/authorized_user_information_changes
  */
+import { type MediaCheckOutcome, applyMediaCheck } from './content.js';
 import type { AuthDeps } from './deps.js';
 import { deleteAtOnce } from './lifecycle.js';
 
@@ -77,4 +78,17 @@ export async function handleUserEvent(
       await deps.store.avatars.delete(avatar.id);
   }
   return kind === 'user_info_modified' ? 'profile_cleared' : 'revoked';
+}
+
+/**
+ * Applies any pushed event this stack acts on: the user events above and wxa_media_check (an
+ * avatar's image check); anything else is ignored.
+ */
+export async function handlePushedEvent(
+  event: PushedEvent,
+  deps: Pick<AuthDeps, 'apps' | 'store' | 'now' | 'log'>,
+  appid?: string,
+): Promise<EventOutcome | MediaCheckOutcome> {
+  if (event.Event === 'wxa_media_check') return applyMediaCheck(event, deps);
+  return handleUserEvent(event, deps, appid);
 }

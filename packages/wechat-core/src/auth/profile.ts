@@ -10,6 +10,7 @@ import { loadUser } from './account.js';
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
 import { avatarIdOf } from './avatar.js';
+import { screenText } from './content.js';
 import { cleanNickname } from './nickname.js';
 import { CLOUD_FILE_ID, parseInput, profileInput } from './schemas.js';
 import type { CallerContext } from './sessions.js';
@@ -134,13 +135,17 @@ async function checkAvatar(
 export async function updateProfile(
   input: unknown,
   caller: CallerContext,
-  deps: Pick<AuthDeps, 'store' | 'now'>,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'content' | 'log'>,
   options: ProfileOptions = {},
 ): Promise<{ user: PublicUser }> {
   const parsed = parseInput(profileInput, input);
   if ('avatarUrl' in parsed && parsed.avatarUrl !== undefined) {
     await checkAvatar(parsed.avatarUrl, caller.userId, options, deps);
   }
+  // A nickname the user typed is checked before anything is stored (WeChat's own nicknames, from
+  // the legacy payload, are not: WeChat vouches for them).
+  if ('nickname' in parsed && parsed.nickname !== undefined)
+    await screenText('nickname', parsed.nickname, caller, deps);
   if ('encryptedData' in parsed) {
     // Decrypt first: a stale key fails here as session_key_stale, before the signature check
     // would misreport it as tampering.

@@ -395,6 +395,18 @@ class NoAvatarFiles implements AvatarRepository {
   delete(): Promise<boolean> {
     return Promise.resolve(false);
   }
+
+  setTraceId(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  findByTraceId(): Promise<{ id: string; userId: string } | null> {
+    return Promise.resolve(null);
+  }
+
+  approve(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
 }
 
 class CloudDriver implements StoreDriver {

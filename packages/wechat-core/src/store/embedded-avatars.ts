@@ -10,7 +10,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { WechatAuthError } from '../errors.js';
 import { isRecordId as isAvatarId, newRecordId } from '../crypto/random.js';
-import type { AvatarRepository, StoredAvatar } from './types.js';
+import type { AvatarRepository, AvatarReview, StoredAvatar } from './types.js';
 
 const AVATAR_EXTENSIONS: Readonly<Record<string, string>> = {
   'image/jpeg': 'jpg',
@@ -24,7 +24,17 @@ const STALE_TEMPORARY_MS = 60_000;
 
 /** Who uploaded which file: rows of the SQLite `avatars` table. */
 export interface AvatarIndex {
-  add(row: { id: string; userId: string; file: string; createdAt: Date }): Promise<void>;
+  add(row: {
+    id: string;
+    userId: string;
+    file: string;
+    createdAt: Date;
+    checkKey?: string;
+  }): Promise<void>;
+  reviewOf(id: string): Promise<AvatarReview | undefined>;
+  setTraceId(id: string, traceId: string): Promise<void>;
+  byTraceId(traceId: string): Promise<{ id: string; userId: string } | null>;
+  approve(id: string): Promise<boolean>;
   /** The user's uploads, newest first. */
   ofUser(userId: string): Promise<{ id: string; file: string; createdAt: Date }[]>;
   ownerOf(id: string): Promise<string | undefined>;
@@ -65,7 +75,13 @@ export class EmbeddedAvatars implements AvatarRepository {
       throw unavailable('write the avatar', error);
     }
     try {
-      await this.index.add({ id, userId: owner.userId, file, createdAt: owner.now });
+      await this.index.add({
+        id,
+        userId: owner.userId,
+        file,
+        createdAt: owner.now,
+        ...(avatar.review ? { checkKey: avatar.review.checkKey } : {}),
+      });
     } catch (error) {
       // No owner on record: the file would never be pruned, so it goes.
       await rm(target, { force: true }).catch(() => undefined);
@@ -77,7 +93,9 @@ export class EmbeddedAvatars implements AvatarRepository {
     if (!isAvatarId(id)) return null;
     for (const [contentType, extension] of Object.entries(AVATAR_EXTENSIONS)) {
       try {
-        return { bytes: await readFile(join(this.dir, `${id}.${extension}`)), contentType };
+        const bytes = await readFile(join(this.dir, `${id}.${extension}`));
+        const review = await this.index.reviewOf(id);
+        return { bytes, contentType, ...(review ? { review } : {}) };
       } catch (error) {
         if ((error as { code?: unknown }).code !== 'ENOENT')
           throw unavailable('read the avatar', error);
@@ -125,6 +143,18 @@ export class EmbeddedAvatars implements AvatarRepository {
     }
     await this.index.remove(id);
     return deleted;
+  }
+
+  setTraceId(id: string, traceId: string): Promise<void> {
+    return this.index.setTraceId(id, traceId);
+  }
+
+  findByTraceId(traceId: string): Promise<{ id: string; userId: string } | null> {
+    return this.index.byTraceId(traceId);
+  }
+
+  approve(id: string): Promise<boolean> {
+    return this.index.approve(id);
   }
 
   /** Removes temporary files that crashed writes left behind; returns how many. */

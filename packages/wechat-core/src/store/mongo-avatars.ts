@@ -1,17 +1,25 @@
 /** The MongoDB store's avatars: GridFS, so images live in the same database as everything else. */
-import type { GridFSBucket } from 'mongodb';
+import type { Collection, GridFSBucket, GridFSFile } from 'mongodb';
 import { isRecordId as isAvatarId } from '../crypto/random.js';
 import { guard } from './mongo-guard.js';
-import type { AvatarRepository, StoredAvatar } from './types.js';
+import type { AvatarRepository, AvatarReview, StoredAvatar } from './types.js';
 
 /** Avatars in GridFS (bucket "avatars"), named by their id, the content type in the metadata. */
 export class MongoAvatars implements AvatarRepository {
-  constructor(private readonly bucket: GridFSBucket) {}
+  constructor(
+    private readonly bucket: GridFSBucket,
+    /** The bucket's `avatars.files`: the image check's state lives in each file's metadata. */
+    private readonly files: Collection<GridFSFile>,
+  ) {}
 
   async save(id: string, avatar: StoredAvatar, owner: { userId: string }): Promise<void> {
     await guard('save avatar', async () => {
       const upload = this.bucket.openUploadStream(id, {
-        metadata: { contentType: avatar.contentType, userId: owner.userId },
+        metadata: {
+          contentType: avatar.contentType,
+          userId: owner.userId,
+          ...(avatar.review ? { review: { checkKey: avatar.review.checkKey } } : {}),
+        },
       });
       await new Promise<void>((resolve, reject) => {
         upload.once('finish', () => resolve());
@@ -29,10 +37,13 @@ export class MongoAvatars implements AvatarRepository {
       const chunks: Buffer[] = [];
       for await (const chunk of this.bucket.openDownloadStream(file._id))
         chunks.push(chunk as Buffer);
-      const contentType = (file.metadata as { contentType?: unknown } | undefined)?.contentType;
+      const metadata = file.metadata as
+        { contentType?: unknown; review?: AvatarReview } | undefined;
+      const contentType = metadata?.contentType;
       return {
         bytes: Buffer.concat(chunks),
         contentType: typeof contentType === 'string' ? contentType : 'application/octet-stream',
+        ...(metadata?.review?.checkKey ? { review: metadata.review } : {}),
       };
     });
   }
@@ -65,6 +76,30 @@ export class MongoAvatars implements AvatarRepository {
         }
       }
       return deleted;
+    });
+  }
+
+  async setTraceId(id: string, traceId: string): Promise<void> {
+    await guard('record the avatar check', () =>
+      this.files.updateOne({ filename: id }, { $set: { 'metadata.review.traceId': traceId } }),
+    );
+  }
+
+  async findByTraceId(traceId: string): Promise<{ id: string; userId: string } | null> {
+    return guard('find the avatar of a check', async () => {
+      const file = await this.files.findOne({ 'metadata.review.traceId': traceId });
+      const userId = (file?.metadata as { userId?: unknown } | undefined)?.userId;
+      return file && typeof userId === 'string' ? { id: file.filename, userId } : null;
+    });
+  }
+
+  async approve(id: string): Promise<boolean> {
+    return guard('approve the avatar', async () => {
+      const result = await this.files.updateOne(
+        { filename: id, 'metadata.review': { $exists: true } },
+        { $unset: { 'metadata.review': '' } },
+      );
+      return result.modifiedCount > 0;
     });
   }
 

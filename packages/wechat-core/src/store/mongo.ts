@@ -14,6 +14,7 @@ import {
   type Db,
   type Document,
   GridFSBucket,
+  type GridFSFile,
   MongoClient,
   type UpdateFilter,
 } from 'mongodb';
@@ -95,7 +96,10 @@ class MongoDriver implements StoreDriver {
     private readonly client: MongoClient,
     private readonly db: Db,
   ) {
-    this.avatars = new MongoAvatars(new GridFSBucket(db, { bucketName: 'avatars' }));
+    this.avatars = new MongoAvatars(
+      new GridFSBucket(db, { bucketName: 'avatars' }),
+      db.collection<GridFSFile>('avatars.files'),
+    );
   }
 
   collection<T extends { _id: string }>(name: CollectionName): CollectionPort<T> {
@@ -206,6 +210,9 @@ async function createIndexes(db: Db): Promise<void> {
     );
   // A user's uploads, newest first (avatar pruning); GridFS indexes only filename and date.
   await db.collection('avatars.files').createIndex({ 'metadata.userId': 1, uploadDate: -1 });
+  await db
+    .collection('avatars.files')
+    .createIndex({ 'metadata.review.traceId': 1 }, { sparse: true });
   // MongoDB removes expired sessions itself; reads also filter on expiresAt, since the TTL
   // monitor runs only once a minute.
   await db.collection('sessions').createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });

@@ -241,4 +241,10 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX consents_user ON consents (user_id);
   `,
+  // 4: WeChat's image check of an avatar: pending while review_check_key is set.
+  `
+  ALTER TABLE avatars ADD COLUMN review_check_key TEXT;
+  ALTER TABLE avatars ADD COLUMN review_trace_id TEXT;
+  CREATE INDEX avatars_trace ON avatars (review_trace_id) WHERE review_trace_id IS NOT NULL;
+  `,
 ];

@@ -384,11 +384,42 @@ class SqliteCollection<T extends { _id: string }> implements CollectionPort<T> {
 /** The `avatars` table: who uploaded which file. */
 function avatarIndex(connection: Connection): AvatarIndex {
   return {
-    add: ({ id, userId, file, createdAt }) =>
+    add: ({ id, userId, file, createdAt, checkKey }) =>
       connection.write(
         'record the avatar',
-        'INSERT INTO avatars (id, user_id, file, created_at) VALUES (?, ?, ?, ?)',
-        (statement) => void statement.run(id, userId, file, createdAt.getTime()),
+        'INSERT INTO avatars (id, user_id, file, created_at, review_check_key) VALUES (?, ?, ?, ?, ?)',
+        (statement) => void statement.run(id, userId, file, createdAt.getTime(), checkKey ?? null),
+      ),
+    reviewOf: (id) =>
+      connection.read(
+        "read the avatar's check",
+        'SELECT review_check_key, review_trace_id FROM avatars WHERE id = ?',
+        (statement) => {
+          const row = statement.get(id) as [string | null, string | null] | undefined;
+          if (!row?.[0]) return undefined;
+          return { checkKey: row[0], ...(row[1] ? { traceId: row[1] } : {}) };
+        },
+      ),
+    setTraceId: (id, traceId) =>
+      connection.write(
+        "record the avatar's check",
+        'UPDATE avatars SET review_trace_id = ? WHERE id = ?',
+        (statement) => void statement.run(traceId, id),
+      ),
+    byTraceId: (traceId) =>
+      connection.read(
+        'find the avatar of a check',
+        'SELECT id, user_id FROM avatars WHERE review_trace_id = ?',
+        (statement) => {
+          const row = statement.get(traceId) as [string, string] | undefined;
+          return row ? { id: row[0], userId: row[1] } : null;
+        },
+      ),
+    approve: (id) =>
+      connection.write(
+        'approve the avatar',
+        'UPDATE avatars SET review_check_key = NULL, review_trace_id = NULL WHERE id = ? AND review_check_key IS NOT NULL',
+        (statement) => statement.run(id).changes > 0,
       ),
     ofUser: (userId) =>
       connection.read(

@@ -261,6 +261,18 @@ export interface AccessTokenRepository {
 export interface StoredAvatar {
   bytes: Uint8Array;
   contentType: string;
+  /**
+   * Present while WeChat's image check (mediaCheckAsync) has not passed it: such an avatar is
+   * served only to its owner and to WeChat's downloader (with `checkKey`).
+   */
+  review?: AvatarReview;
+}
+
+export interface AvatarReview {
+  /** The secret in the URL WeChat downloads the image from. */
+  checkKey: string;
+  /** WeChat's id of the check, matched by the wxa_media_check event. */
+  traceId?: string;
 }
 
 /** Uploaded avatar images, by a random id that is also their public name. */
@@ -279,6 +291,12 @@ export interface AvatarRepository {
   ofUser(userId: string): Promise<{ id: string; createdAt: Date }[]>;
   /** Deletes one avatar (whoever uploaded it); false when there was none. */
   delete(id: string): Promise<boolean>;
+  /** Records the trace id of the avatar's image check. */
+  setTraceId(id: string, traceId: string): Promise<void>;
+  /** The avatar whose image check has this trace id. */
+  findByTraceId(traceId: string): Promise<{ id: string; userId: string } | null>;
+  /** The image check passed: the avatar is served to everyone. False when there is none. */
+  approve(id: string): Promise<boolean>;
 }
 
 /** `embedded` is the SQLite file under DATA_DIR; `cloud` the WeChat cloud database. */

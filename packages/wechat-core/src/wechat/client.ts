@@ -55,6 +55,24 @@ const phoneAnswer = z.object({
 
 const resetAnswer = z.object({ openid: z.string(), session_key: z.string().min(1) });
 
+/** A content security verdict (v2): its suggestion, label (100 正常) and WeChat's trace id. */
+export interface ContentVerdict {
+  suggest: 'pass' | 'review' | 'risky';
+  label: number;
+  traceId: string;
+}
+
+const suggest = z.enum(['pass', 'review', 'risky']);
+// The label is a number in the docs and a string in some real answers: either, kept a number.
+const label = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]);
+
+const msgSecCheckAnswer = z.object({
+  result: z.object({ suggest, label }),
+  trace_id: z.string().min(1),
+});
+
+const mediaCheckAnswer = z.object({ trace_id: z.string().min(1) });
+
 /** Parses an answer with a schema; a surprising shape is WeChat being unavailable, not our bug. */
 export function readAnswer<T>(schema: z.ZodType<T>, answer: WechatAnswer, path: string): T {
   const parsed = schema.safeParse(answer);
@@ -135,6 +153,51 @@ export class WechatClient {
       body: openid === undefined ? { code } : { code, openid },
     });
     return readAnswer(phoneAnswer, answer, path).phone_info;
+  }
+
+  /**
+   * Content security v2 for text a user typed (scene 1: 资料). A risky text is an answer, not an
+   * error (errcode 0, suggest "risky").
+   * @see https://developers.weixin.qq.com/miniprogram/dev/server/API/sec-center/sec-check/api_msgseccheck.html
+   */
+  async msgSecCheck(
+    accessToken: string,
+    input: { content: string; openid: string },
+  ): Promise<ContentVerdict> {
+    const path = '/wxa/msg_sec_check';
+    const answer = await this.http.call({
+      path,
+      method: 'POST',
+      query: { access_token: accessToken },
+      body: { content: input.content, version: 2, scene: 1, openid: input.openid },
+    });
+    const { result, trace_id } = readAnswer(msgSecCheckAnswer, answer, path);
+    return { suggest: result.suggest, label: result.label, traceId: trace_id };
+  }
+
+  /**
+   * Submits an image (scene 1) for an asynchronous check; WeChat downloads `mediaUrl` and pushes
+   * its verdict as the `wxa_media_check` event, matched by the trace id answered here.
+   * @see https://developers.weixin.qq.com/miniprogram/dev/server/API/sec-center/sec-check/api_mediacheckasync.html
+   */
+  async mediaCheckAsync(
+    accessToken: string,
+    input: { mediaUrl: string; openid: string },
+  ): Promise<{ traceId: string }> {
+    const path = '/wxa/media_check_async';
+    const answer = await this.http.call({
+      path,
+      method: 'POST',
+      query: { access_token: accessToken },
+      body: {
+        media_url: input.mediaUrl,
+        media_type: 2,
+        version: 2,
+        scene: 1,
+        openid: input.openid,
+      },
+    });
+    return { traceId: readAnswer(mediaCheckAnswer, answer, path).trace_id };
   }
 
   /**

@@ -34,6 +34,16 @@ const TABLE: Readonly<Record<number, { code: ErrorCode; message: string }>> = {
   40002: { code: 'internal', message: 'WeChat rejected the grant type' },
   47001: { code: 'internal', message: 'WeChat could not read the request body' },
   87009: { code: 'session_key_stale', message: 'the session_key signature was rejected' },
+  61010: {
+    code: 'wechat_unavailable',
+    message:
+      'WeChat refused the content check: the user has not opened the mini-program in the last two hours',
+  },
+  44991: {
+    code: 'rate_limited',
+    message: 'WeChat content security limit reached; retry in a minute',
+  },
+  87014: { code: 'content_rejected', message: 'WeChat found the content risky' },
 };
 
 /** Retry-After for 45011: WeChat counts per minute. */
