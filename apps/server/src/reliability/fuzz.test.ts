@@ -3,12 +3,14 @@
  * answer must be the 4xx envelope (or a 2xx when a body happens to be valid), never a 5xx; the
  * process stays up; rejected requests leave the store as it was.
  */
+import { pushSignature } from '@wxlogin/wechat-core';
 import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { storeCounts } from '../test-support/processes.js';
 import { type ApiAnswer, OA_APP, useStack } from '../test-support/stack.js';
 
 const RUNS = 2000;
+const PUSH_TOKEN = 'fuzzPushToken';
 const stack = useStack({
   env: {
     WECHAT_OA_APPID: OA_APP.appid,
@@ -17,6 +19,8 @@ const stack = useStack({
     LOGIN_LIMIT_PER_MINUTE: '0',
     USERINFO_LIMIT_PER_HOUR: '0',
     PHONE_LIMIT_PER_HOUR: '0',
+    ACCOUNT_LIMIT_PER_HOUR: '0',
+    WECHAT_PUSH_TOKEN: PUSH_TOKEN,
   },
 });
 
@@ -94,6 +98,7 @@ describe(`generated bad input (${RUNS} bodies per route)`, { timeout: 120_000 },
     ['POST', '/login', ['code']],
     ['POST', '/userinfo', ['nickname', 'avatarUrl', 'encryptedData', 'iv', 'rawData', 'signature']],
     ['POST', '/phone', ['code', 'encryptedData', 'iv']],
+    ['POST', '/me/consent', ['kind', 'version', 'agreedAt']],
   ] as const)(
     '%s %s answers every body with 2xx or the 4xx envelope',
     async (method, path, fields) => {
@@ -158,13 +163,17 @@ describe(`generated bad input (${RUNS} bodies per route)`, { timeout: 120_000 },
     ['GET', '/me'],
     ['POST', '/logout'],
     ['POST', '/rewards/welcome'],
+    ['GET', '/me/export'],
+    ['GET', '/me/sessions'],
+    ['DELETE', '/me'],
+    ['POST', '/me/deletion/cancel'],
   ] as const)('%s %s answers generated Authorization headers with 401', async (method, path) => {
     await fc.assert(
       fc.asyncProperty(headerText, bodies(['code']), async (header, raw) => {
         const response = await fetch(`${stack.server.url}${path}`, {
           method,
           headers: { authorization: header, 'content-type': 'application/json' },
-          ...(method === 'POST' ? { body: raw } : {}),
+          ...(method === 'GET' ? {} : { body: raw }),
         });
         const text = await response.text();
         expect([400, 401]).toContain(response.status);
@@ -175,6 +184,61 @@ describe(`generated bad input (${RUNS} bodies per route)`, { timeout: 120_000 },
       { numRuns: RUNS },
     );
     expect((await stack.api('GET', '/me', { token })).status).toBe(200);
+  });
+
+  it('DELETE /me/sessions/:id answers generated ids with 404 and ends no session', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 90 }), async (id) => {
+        const answer = await stack.api('DELETE', `/me/sessions/${encodeURIComponent(id)}`, {
+          token,
+        });
+        expectNot5xx(answer, id);
+        expect([400, 404]).toContain(answer.status);
+      }),
+      { numRuns: RUNS },
+    );
+    expect((await stack.api('GET', '/me', { token })).status).toBe(200);
+  });
+
+  it('POST /wechat/events answers generated pushes, signed or not, without a 5xx or a change', async () => {
+    const before = await storeCounts(stack.dataDir);
+    const meBefore = await stack.api('GET', '/me', { token });
+    const signed = fc.boolean();
+    const pushBody = fc.oneof(
+      bodies(['Event', 'OpenID', 'AppID', 'RevokeInfo', 'Encrypt', 'trace_id']),
+      fc
+        .tuple(
+          fc.constantFrom(
+            'user_authorization_revoke',
+            'user_info_modified',
+            'wxa_media_check',
+            'x',
+          ),
+          fc.string({ maxLength: 40 }),
+        )
+        .map(
+          ([event, value]) =>
+            `<xml><Event><![CDATA[${event}]]></Event><OpenID>${value}</OpenID><RevokeInfo>${value}</RevokeInfo></xml>`,
+        ),
+      fc.string({ maxLength: 200 }).map((value) => `<xml>${value}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(signed, fc.nat(), pushBody, async (sign, nonceSeed, raw) => {
+        const timestamp = String(Math.floor(Date.now() / 1000));
+        const nonce = String(nonceSeed);
+        const signature = sign ? pushSignature(PUSH_TOKEN, timestamp, nonce) : 'f'.repeat(40);
+        const response = await fetch(
+          `${stack.server.url}/wechat/events?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}`,
+          { method: 'POST', headers: { 'content-type': 'text/xml' }, body: raw },
+        );
+        expect(response.status, raw.slice(0, 100)).toBeLessThan(500);
+        // Unsigned: refused (401), or refused sooner when the body is over the size limit (400).
+        if (!sign) expect([400, 401]).toContain(response.status);
+      }),
+      { numRuns: RUNS },
+    );
+    expect(await storeCounts(stack.dataDir)).toEqual(before);
+    expect((await stack.api('GET', '/me', { token })).body).toEqual(meBefore.body);
   });
 
   /** Query strings of many kinds: known keys with odd values, repeated keys, raw junk. */
