@@ -111,7 +111,12 @@ beforeAll(async () => {
   };
   g.getApp = () => app;
   await import(pathToFileURL(join(work, 'out', 'app.js')).href);
-  for (const page of ['pages/index/index', 'pages/profile/profile', 'pages/phone/phone'])
+  for (const page of [
+    'pages/index/index',
+    'pages/profile/profile',
+    'pages/phone/phone',
+    'pages/account/account',
+  ])
     await load(page);
 }, 60_000);
 
@@ -191,5 +196,71 @@ describe('the compiled mini-program', () => {
     expect(
       (await fetch(`${serverUrl}/me`, { headers: { authorization: `Bearer ${token}` } })).status,
     ).toBe(401);
+  });
+
+  it('账号与安全: devices, sign out the others, copy the data, delete twice-confirmed, cancel', async () => {
+    const home = instantiate('pages/index/index');
+    await (home.refresh as () => Promise<void>)();
+    const userId = (home.data.user as { id: string }).id;
+    // A second device of the same WeChat user.
+    const minted = await emulator!.control.mintLoginCode({ appid: APP.appid, openid: OPENID });
+    const other = (await (
+      await fetch(`${serverUrl}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-wechat-appid': APP.appid },
+        body: JSON.stringify({ code: minted.code }),
+      })
+    ).json()) as { token: string };
+    const otherMe = () =>
+      fetch(`${serverUrl}/me`, {
+        headers: { authorization: `Bearer ${other.token}`, 'x-wechat-appid': APP.appid },
+      });
+    expect((await otherMe()).status).toBe(200);
+
+    const account = instantiate('pages/account/account');
+    await (account.refresh as () => Promise<void>)();
+    const devices = account.data.devices as { current: boolean; seen: string }[];
+    expect(devices.length).toBeGreaterThanOrEqual(2);
+    expect(devices.filter((d) => d.current)).toHaveLength(1);
+    expect(devices[0]?.seen).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+    await (account.onSignOutOthers as () => Promise<void>)();
+    expect(account.data.message).toMatch(/^已退出 \d+ 台其他设备$/);
+    expect((await otherMe()).status).toBe(401);
+    expect(account.data.devices).toHaveLength(1);
+
+    // The user agrees to the privacy guide: the agreement reaches the server with its version.
+    (app as unknown as { privacy: { agree(id: string): void } }).privacy.agree('agree-privacy');
+    await until(() => !wx.storage.has('wxlogin.consent.pending'), 'the consent report');
+    await (account.onExport as () => Promise<void>)();
+    expect(account.data.message).toBe('已复制到剪贴板');
+    const copied = JSON.parse(wx.clipboard) as { user: { id: string }; identities: unknown[] };
+    expect(copied.user.id).toBe(userId);
+    expect(copied.identities).toHaveLength(1);
+    expect((copied as unknown as { consents: unknown[] }).consents).toEqual([
+      expect.objectContaining({
+        kind: 'privacy',
+        version: '2026-11-01',
+        appid: APP.appid,
+      }) as unknown,
+    ]);
+    expect(account.data.exportSummary).toContain('1 个微信身份');
+
+    // Declined at the second question: nothing happens.
+    wx.modalAnswers.push(true, false);
+    await (account.onDeleteAccount as () => Promise<void>)();
+    expect(wx.modals.map((m) => m.title)).toEqual(['注销账号', '再次确认']);
+    expect(account.data.deletion).toBeNull();
+    wx.modalAnswers.push(true, true);
+    await (account.onDeleteAccount as () => Promise<void>)();
+    expect(account.data.deletion).toMatchObject({ deleteAt: expect.any(String) as unknown });
+    expect(account.data.message).toMatch(/^账号将于 \d{4}-\d{2}-\d{2} 注销$/);
+
+    // Back home: the old token is gone, the app logs in again and offers to cancel.
+    await (home.refresh as () => Promise<void>)();
+    expect(home.data.deleteAt).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect((home.data.user as { id: string }).id).toBe(userId);
+    await (home.onCancelDeletion as () => Promise<void>)();
+    expect(home.data.deleteAt).toBe('');
+    expect(home.data.error).toBe('');
   });
 });

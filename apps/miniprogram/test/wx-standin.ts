@@ -127,6 +127,28 @@ export class WxStandin implements WxApi {
     return Promise.resolve();
   }
 
+  /** wx.showModal: the user's answers (confirm or not) in order; what each modal said. */
+  readonly modalAnswers: boolean[] = [];
+  readonly modals: { title: string; content: string }[] = [];
+
+  showModal(option: {
+    title?: string;
+    content?: string;
+    success?: (result: { confirm: boolean; cancel: boolean }) => void;
+  }): void {
+    this.modals.push({ title: option.title ?? '', content: option.content ?? '' });
+    const confirm = this.modalAnswers.shift() ?? false;
+    setTimeout(() => option.success?.({ confirm, cancel: !confirm }), 0);
+  }
+
+  /** wx.setClipboardData: what the user could paste now. */
+  clipboard = '';
+
+  setClipboardData(option: { data: string; success?: () => void }): void {
+    this.clipboard = option.data;
+    setTimeout(() => option.success?.(), 0);
+  }
+
   getStorageSync(key: string): unknown {
     return this.storage.has(key) ? this.storage.get(key) : '';
   }

@@ -34,7 +34,7 @@ export class AuthService {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxRetryAfterSeconds: number;
-  /** The user the last login answered with. */
+  /** The user the last login answered with (its `deletion` set during a cooling-off period). */
   user: PublicUser | undefined;
 
   constructor(

@@ -41,7 +41,24 @@ export function maskPhone(purePhoneNumber: string): string {
 /** The welcome gift as the home page says it: just granted, or when it was. */
 export function describeWelcomeGift(gift: { granted: boolean; grantedAt: string }): string {
   if (gift.granted) return '🎁 新人礼包已发放到你的账户';
-  const at = new Date(gift.grantedAt);
+  return `🎁 你已于 ${describeDate(gift.grantedAt)} 领取新人礼包`;
+}
+
+/** 2026-11-30 (or with the time: 2026-11-30 14:00), in the phone's time zone. */
+export function describeDate(iso: string, withTime = false): string {
+  const at = new Date(iso);
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `🎁 你已于 ${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} 领取新人礼包`;
+  const day = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
+  return withTime ? `${day} ${pad(at.getHours())}:${pad(at.getMinutes())}` : day;
+}
+
+/** What an export holds, in a line: so the user sees what was copied. */
+export function summarizeExport(data: {
+  identities: unknown[];
+  sessions: unknown[];
+  rewards: unknown[];
+  consents: unknown[];
+  avatars: unknown[];
+}): string {
+  return `已导出：资料、${data.identities.length} 个微信身份、${data.sessions.length} 台设备、${data.rewards.length} 项奖励、${data.consents.length} 条同意记录、${data.avatars.length} 张头像`;
 }

@@ -18,6 +18,9 @@ export class PrivacyGate {
   private pending: PrivacyResolve[] = [];
   private readonly listeners = new Set<(needed: boolean) => void>();
 
+  /** `onAgree` runs each time the user agrees (the app reports the consent to its backend). */
+  constructor(private readonly onAgree: () => void = () => undefined) {}
+
   /** Called by WeChat (through wx.onNeedPrivacyAuthorization) when a guarded API is used. */
   request(resolve: PrivacyResolve): void {
     if (this.listeners.size === 0) {
@@ -33,6 +36,7 @@ export class PrivacyGate {
 
   agree(buttonId: string): void {
     this.settle({ event: 'agree', buttonId });
+    this.onAgree();
   }
 
   disagree(): void {

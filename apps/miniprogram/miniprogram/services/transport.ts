@@ -3,7 +3,15 @@
  * (wx.cloud.callFunction). Pages and the auth service only see `Transport`; the config module
  * picks one. Request and answer types come from wechat-core, the server's own definitions.
  */
-import type { LoginResult, PublicUser, WelcomeRewardResult } from '@wxlogin/wechat-core';
+import type {
+  AccountExport,
+  ConsentInfo,
+  DeletionInfo,
+  LoginResult,
+  PublicUser,
+  SessionInfo,
+  WelcomeRewardResult,
+} from '@wxlogin/wechat-core';
 import { ClientError, type ClientErrorCode } from './errors.js';
 import type { WxApi, WxCloudApi } from './wx-api.js';
 
@@ -27,6 +35,8 @@ export interface TransportLogin {
   session?: { token: string; expiresAt: string };
   isNewUser: boolean;
   user: PublicUser;
+  /** During the cooling-off period of a deletion: when the account goes unless cancelled. */
+  deletion?: DeletionInfo;
 }
 
 export interface Routes {
@@ -37,6 +47,16 @@ export interface Routes {
   logout: { body: undefined; answer: undefined };
   /** The welcome gift: granted on the first claim of a user across all apps, idempotent after. */
   welcomeReward: { body: undefined; answer: WelcomeRewardResult };
+  /** 账号与安全: a copy of the data, the devices, deletion and its cancel, the privacy consent. */
+  exportData: { body: undefined; answer: AccountExport };
+  sessions: { body: undefined; answer: { sessions: SessionInfo[] } };
+  endSession: { body: { id: string }; answer: undefined };
+  deleteAccount: { body: undefined; answer: { deletion: DeletionInfo } };
+  cancelDeletion: { body: undefined; answer: { user: PublicUser } };
+  consent: {
+    body: { kind: 'privacy'; version: string; agreedAt: string };
+    answer: { consent: ConsentInfo };
+  };
 }
 export type Route = keyof Routes;
 
@@ -57,17 +77,32 @@ export interface Transport {
   legacyProfileBody(detail: LegacyUserInfo): ProfileBody | undefined;
 }
 
-const HTTP_ROUTES: Record<Route, { method: 'GET' | 'POST'; path: string }> = {
+/** Each route's method and path; a route whose path names the body's id sends no body. */
+const HTTP_ROUTES: {
+  [R in Route]: {
+    method: 'GET' | 'POST' | 'DELETE';
+    path: string | ((body: Routes[R]['body']) => string);
+  };
+} = {
   login: { method: 'POST', path: '/login' },
   me: { method: 'GET', path: '/me' },
   userinfo: { method: 'POST', path: '/userinfo' },
   phone: { method: 'POST', path: '/phone' },
   logout: { method: 'POST', path: '/logout' },
   welcomeReward: { method: 'POST', path: '/rewards/welcome' },
+  exportData: { method: 'GET', path: '/me/export' },
+  sessions: { method: 'GET', path: '/me/sessions' },
+  endSession: { method: 'DELETE', path: (body) => `/me/sessions/${encodeURIComponent(body.id)}` },
+  deleteAccount: { method: 'DELETE', path: '/me' },
+  cancelDeletion: { method: 'POST', path: '/me/deletion/cancel' },
+  consent: { method: 'POST', path: '/me/consent' },
 };
 
-/** Cloud function per route: no session in the cloud, so "me" is the idempotent login. */
-const CLOUD_FUNCTIONS: Record<Exclude<Route, 'logout'>, string> = {
+/**
+ * Cloud function per route: no session in the cloud, so "me" is the idempotent login. The
+ * account routes have no cloud functions yet: they answer not_found there.
+ */
+const CLOUD_FUNCTIONS: Partial<Record<Exclude<Route, 'logout'>, string>> = {
   login: 'login',
   me: 'login',
   userinfo: 'userinfo',
@@ -110,7 +145,8 @@ export class HttpTransport implements Transport {
     body: Routes[R]['body'],
     token?: string,
   ): Promise<Routes[R]['answer']> {
-    const { method, path } = HTTP_ROUTES[route];
+    const { method, path: where } = HTTP_ROUTES[route];
+    const path = typeof where === 'string' ? where : where(body);
     const answer = await new Promise<{
       statusCode: number;
       data: unknown;
@@ -119,7 +155,7 @@ export class HttpTransport implements Transport {
       this.wx.request({
         url: `${this.baseUrl}${path}`,
         method,
-        ...(body === undefined ? {} : { data: body }),
+        ...(body === undefined || typeof where !== 'string' ? {} : { data: body }),
         header: { 'content-type': 'application/json', ...this.headers(token) },
         timeout: this.options.timeoutMs ?? 10_000,
         success: resolve,
@@ -130,13 +166,14 @@ export class HttpTransport implements Transport {
       });
     });
     if (answer.statusCode >= 200 && answer.statusCode < 300) {
-      if (route === 'logout') return undefined;
+      if (answer.statusCode === 204 || route === 'logout') return undefined;
       if (route === 'login') {
         const login = answer.data as LoginResult;
         return {
           session: { token: login.token, expiresAt: login.expiresAt },
           isNewUser: login.isNewUser,
           user: login.user,
+          ...(login.deletion ? { deletion: login.deletion } : {}),
         } as Routes[R]['answer'];
       }
       return answer.data as Routes[R]['answer'];
@@ -198,8 +235,10 @@ export class CloudTransport implements Transport {
 
   async call<R extends Route>(route: R, body: Routes[R]['body']): Promise<Routes[R]['answer']> {
     if (route === 'logout') return undefined;
-    const functions: Readonly<Record<string, string>> = CLOUD_FUNCTIONS;
-    const name = functions[route] ?? route;
+    const functions: Readonly<Record<string, string | undefined>> = CLOUD_FUNCTIONS;
+    const name = functions[route];
+    if (name === undefined)
+      throw new ClientError('not_found', `${route} is not available with the cloud functions yet`);
     let result: CloudEnvelope;
     try {
       const called = await this.cloud.callFunction({

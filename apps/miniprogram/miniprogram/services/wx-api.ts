@@ -10,7 +10,7 @@ export interface WxApi {
   checkSession(option: { success?: () => void; fail?: () => void }): void;
   request(option: {
     url: string;
-    method?: 'GET' | 'POST';
+    method?: 'GET' | 'POST' | 'DELETE';
     data?: Record<string, unknown>;
     header?: Record<string, string>;
     timeout?: number;

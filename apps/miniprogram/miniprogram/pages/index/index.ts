@@ -1,16 +1,18 @@
 /**
- * Home: login state, the user card, the welcome gift, log out. Built with Component() so it can be
+ * Home: login state, the user card, the welcome gift, a pending deletion (with 撤销注销), log out. Built with Component() so it can be
  * rendered in tests. The gift is claimed on every show: the server grants it once per user (across
  * all the company's apps) and answers when it was granted after that.
  */
 import type { PublicUser } from '@wxlogin/wechat-core';
-import { describeError, describeWelcomeGift } from '../../services/messages.js';
+import { describeDate, describeError, describeWelcomeGift } from '../../services/messages.js';
 
 Component({
   data: {
     loading: true,
     user: null as PublicUser | null,
     gift: '',
+    /** During a deletion's cooling-off period: its date, and the offer to cancel it. */
+    deleteAt: '',
     error: '',
   },
   methods: {
@@ -23,7 +25,12 @@ Component({
         const { user } = await app.auth.request('me', undefined);
         // Signed in now: whatever went wrong at launch is over.
         delete app.globalData.loginError;
-        this.setData({ loading: false, user, error: '' });
+        this.setData({
+          loading: false,
+          user,
+          error: '',
+          deleteAt: user.deletion ? describeDate(user.deletion.deleteAt) : '',
+        });
         void this.showWelcomeGift();
       } catch (error) {
         this.setData({
@@ -59,6 +66,18 @@ Component({
     },
     goPhone() {
       void wx.navigateTo({ url: '/pages/phone/phone' });
+    },
+    goAccount() {
+      void wx.navigateTo({ url: '/pages/account/account' });
+    },
+    /** 撤销注销, offered after a login during the cooling-off period (a login never cancels). */
+    async onCancelDeletion() {
+      try {
+        await getApp<IAppOption>().auth.request('cancelDeletion', undefined);
+        await this.refresh();
+      } catch (error) {
+        this.setData({ error: describeError(error) });
+      }
     },
   },
 });
