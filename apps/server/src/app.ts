@@ -89,14 +89,19 @@ export const LOG_REDACT_PATHS = [
 ];
 
 /**
- * How requests appear in the log: fastify's usual fields, with the query of the OAuth callback
- * (a live authorization code and its state) left out.
+ * How requests appear in the log: fastify's usual fields, with the query left out where it
+ * carries a secret: the OAuth callback's live code and state, an unchecked avatar's check key,
+ * and a message push's signature (with which a captured plain-mode URL could be replayed).
  */
+const SECRET_QUERY_PATHS = ['/oauth/', '/avatars/', '/wechat/events'];
+
 export const LOG_SERIALIZERS = {
   req(request: FastifyRequest) {
     const [path = '', query] = request.url.split('?', 2);
     const url =
-      query !== undefined && path.startsWith('/oauth/') ? `${path}?[redacted]` : request.url;
+      query !== undefined && SECRET_QUERY_PATHS.some((prefix) => path.startsWith(prefix))
+        ? `${path}?[redacted]`
+        : request.url;
     return {
       method: request.method,
       url,
@@ -108,9 +113,10 @@ export const LOG_SERIALIZERS = {
 };
 
 function keysMatch(given: string, expected: string): boolean {
-  return (
-    given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected))
-  );
+  // Compared as bytes: a non-ASCII value of the same length in characters is not a crash.
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function bearerToken(request: FastifyRequest): string | undefined {

@@ -103,6 +103,7 @@ describe('avatars: mediaCheckAsync, served to others only after pass', () => {
     expect(check).toMatchObject({ downloadStatus: 200, suggest: 'pass', delivered: false });
     expect((await publicFetch(url)).status).toBe(404);
     expect((await publicFetch(`${url}?check=wrongwrongwrongwrongwr`)).status).toBe(404);
+    expect((await publicFetch(`${url}?check=${'é'.repeat(22)}`)).status).toBe(404);
     const own = await ownerFetch(url, user.token);
     expect(own.status).toBe(200);
     expect(own.headers.get('cache-control')).toBe('private, no-store');
@@ -140,19 +141,39 @@ describe('avatars: mediaCheckAsync, served to others only after pass', () => {
     await stack.emulator.control.mediaChecks();
     expect((await publicFetch(kept.body.avatarUrl as string)).status).toBe(200);
 
+    // The verdict is held back (WeChat cannot reach us yet) while the profile takes the avatar.
+    await pushTo('http://127.0.0.1:9/unreachable');
     await stack.emulator.control.queueMediaVerdicts(['risky']);
     const bad = await stack.uploadAvatar(user.token, [
       { bytes: await png('#f00'), type: 'image/png' },
     ]);
     const badUrl = bad.body.avatarUrl as string;
-    // The profile takes it before the verdict arrives (the emulator answers within milliseconds;
-    // the check may have landed already, in which case the avatar is gone and this is a 400).
-    await stack.api('POST', '/userinfo', { token: user.token, body: { avatarUrl: badUrl } });
-    await stack.emulator.control.mediaChecks();
-    expect((await ownerFetch(badUrl, user.token)).status).toBe(404);
-    expect((await stack.api('GET', '/me', { token: user.token })).body.user).not.toMatchObject({
-      avatarUrl: badUrl,
+    const { checks } = await stack.emulator.control.mediaChecks();
+    const check = checks.find((c) => c.mediaUrl.startsWith(`${badUrl}?check=`));
+    expect(check).toMatchObject({ suggest: 'risky', delivered: false });
+    const saved = await stack.api('POST', '/userinfo', {
+      token: user.token,
+      body: { avatarUrl: badUrl },
     });
+    expect(saved.body.user).toMatchObject({ avatarUrl: badUrl });
+    await pushTo();
+    const delivered = await stack.emulator.control.push({
+      appid: APP.appid,
+      event: {
+        Event: 'wxa_media_check',
+        appid: APP.appid,
+        trace_id: check?.traceId,
+        version: 2,
+        errcode: 0,
+        errmsg: 'ok',
+        result: { suggest: 'risky', label: 20002 },
+      },
+    });
+    expect(delivered.delivered).toBe(true);
+    expect((await ownerFetch(badUrl, user.token)).status).toBe(404);
+    expect((await stack.api('GET', '/me', { token: user.token })).body.user).not.toHaveProperty(
+      'avatarUrl',
+    );
 
     await stack.emulator.control.queueMediaVerdicts(['review']);
     const doubtful = await stack.uploadAvatar(user.token, [
@@ -183,6 +204,7 @@ describe('avatars: mediaCheckAsync, served to others only after pass', () => {
 
   it('answers success and changes nothing for a verdict of an unknown check', async () => {
     await pushTo();
+    const before = await readdir(join(stack.dataDir, 'avatars')).catch(() => []);
     const delivery = await stack.emulator.control.push({
       appid: APP.appid,
       event: {
@@ -195,5 +217,7 @@ describe('avatars: mediaCheckAsync, served to others only after pass', () => {
       },
     });
     expect(delivery.delivered).toBe(true);
+    // Nothing changed: every stored avatar file is still there.
+    expect(await readdir(join(stack.dataDir, 'avatars'))).toEqual(before);
   });
 });

@@ -2,6 +2,7 @@
  * WeChat's message push over HTTP: the emulator pushes the user-information events (signed, and
  * encrypted in safe and compatible mode, JSON or XML) to the real server process, as WeChat does.
  */
+import { pushSignature } from '@wxlogin/wechat-core';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readEmbeddedCollection } from './test-support/processes.js';
@@ -248,7 +249,25 @@ describe('POST /wechat/events: what is refused', () => {
       ['signature', await send(altered('signature', 'f'.repeat(40)))],
       ['msg_signature', await send(altered('msg_signature', 'f'.repeat(40)))],
       ['Encrypt', await send(built.url, JSON.stringify({ ...outer, Encrypt: flipped }))],
-      ['old timestamp', await send(altered('timestamp', '1714112445'))],
+      // An old URL, properly signed: refused for its age alone.
+      [
+        'old timestamp',
+        await send(
+          (() => {
+            const old = new URL(url);
+            old.searchParams.set('timestamp', '1714112445');
+            const nonce = old.searchParams.get('nonce') ?? '';
+            old.searchParams.set('signature', pushSignature(TOKEN, '1714112445', nonce));
+            old.searchParams.set(
+              'msg_signature',
+              pushSignature(TOKEN, '1714112445', nonce, outer.Encrypt),
+            );
+            return old.toString();
+          })(),
+        ),
+      ],
+      // Not hex, and longer in bytes than in characters: refused, never a crash.
+      ['non-ASCII signature', await send(altered('signature', 'é'.repeat(40)))],
       ['plain body', await send(built.url, JSON.stringify(revoke(user.openid, '6')))],
     ] as const) {
       expect(response.status, what).toBe(401);

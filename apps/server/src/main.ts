@@ -91,6 +91,10 @@ const app = buildServer(deps, {
   accountDeletionDays: config.accountDeletionDays,
   ...(config.push ? { push: config.push } : {}),
 });
+if (config.push && !config.push.aesKey)
+  app.log.warn(
+    'message push in plain mode: WeChat does not sign the body, and replays are remembered by this instance only; set WECHAT_PUSH_AES_KEY (safe mode), above all with several instances',
+  );
 if (!config.push)
   app.log.warn(
     'WECHAT_PUSH_TOKEN is not set: uploaded avatars are not submitted to WeChat content security (its verdict arrives by message push at /wechat/events); nicknames still are checked',

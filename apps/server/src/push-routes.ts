@@ -76,14 +76,13 @@ export function registerPushRoutes(
   deps: AuthDeps,
   options: PushOptions,
 ): void {
+  // (timestamp, nonce) of plain-mode pushes applied, until their URL is refused anyway (the
+  // timestamp out of the window): only signed URLs get here, so it stays small.
   const seen = new Map<string, number>();
-  const remember = (key: string, nowS: number): boolean => {
-    for (const [old, at] of seen) {
-      if (nowS - at <= TIMESTAMP_WINDOW_S) break; // insertion order: the rest are newer
-      seen.delete(old);
-    }
+  const remember = (key: string, timestampS: number, nowS: number): boolean => {
+    for (const [old, expiresS] of seen) if (expiresS < nowS) seen.delete(old);
     if (seen.has(key)) return false;
-    seen.set(key, nowS);
+    seen.set(key, timestampS + TIMESTAMP_WINDOW_S);
     return true;
   };
 
@@ -122,6 +121,7 @@ export function registerPushRoutes(
       const outer = decodeBody(text);
       let event: PushedEvent;
       let appid: string | undefined;
+      let replayKey: string | undefined;
       if (typeof outer.Encrypt === 'string') {
         if (!options.aesKey)
           throw unauthorized('an encrypted push, but WECHAT_PUSH_AES_KEY is not set');
@@ -135,11 +135,19 @@ export function registerPushRoutes(
         if (options.aesKey)
           throw unauthorized('a plain push, but safe mode is configured (WECHAT_PUSH_AES_KEY)');
         // Unsigned body: the same URL twice is a retry or a replay; applied once.
-        if (!remember(`${timestamp}:${nonce}`, Math.floor(Date.now() / 1000)))
+        replayKey = `${timestamp}:${nonce}`;
+        if (!remember(replayKey, Number(timestamp), Math.floor(Date.now() / 1000)))
           return reply.type('text/plain; charset=utf-8').send('success');
         event = outer;
       }
-      const outcome = await handlePushedEvent(event, deps, appid);
+      let outcome;
+      try {
+        outcome = await handlePushedEvent(event, deps, appid);
+      } catch (error) {
+        // Not applied (the store is down, say): WeChat's retry of this URL must apply it.
+        if (replayKey !== undefined) seen.delete(replayKey);
+        throw error;
+      }
       request.log.info(
         { event: typeof event.Event === 'string' ? event.Event : undefined, outcome },
         'message push applied',

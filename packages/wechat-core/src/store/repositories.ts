@@ -134,7 +134,7 @@ class Users implements UserRepository {
       identityLoginFields(input),
       candidate,
     );
-    const ensured = await this.ensureUser(identity, input);
+    const ensured = await this.ensureUser(identity, input, linked?._id);
     const { user, unionidConflict } =
       input.unionid && ensured.user.unionid !== input.unionid
         ? await this.adoptUnionid(ensured.user, input.unionid, input.now)
@@ -154,9 +154,23 @@ class Users implements UserRepository {
   private async ensureUser(
     identity: IdentityDoc,
     input: LoginUpsertInput,
+    linkedUserId: string | undefined,
   ): Promise<{ user: UserDoc; created: boolean }> {
     const existing = await this.users.findOne({ _id: identity.userId });
     if (existing) return { user: existing, created: false };
+    // The unionid's user this identity was linked to is gone (erased meanwhile): the identity
+    // moves to a new user id, never the erased one brought back.
+    if (linkedUserId !== undefined && identity.userId === linkedUserId) {
+      const moved = await this.identities.updateOne(
+        { _id: identity._id, userId: linkedUserId },
+        { set: { userId: newRecordId() } },
+      );
+      const current = moved ?? (await this.identities.findOne({ _id: identity._id }));
+      if (!current) throw new IdentityErased();
+      identity.userId = current.userId;
+      const adopted = await this.users.findOne({ _id: identity.userId });
+      if (adopted) return { user: adopted, created: false };
+    }
     // No user: a crash between the two writes of a first login (heal it), or an erasure that
     // finished after our identity upsert. An erasure deletes the identities before the user, so
     // a missing identity now means the latter: recreating the user would bring it back.
@@ -389,8 +403,14 @@ class Accounts implements AccountRepository {
     await collection('rewards').deleteMany({ userId });
     await collection('consents').deleteMany({ userId });
     await collection('users').deleteOne({ _id: userId });
-    // A login that read the user before it went may have added a session since.
+    // A request that checked its session before the erasure began may have written since (a
+    // racing login's session, a reward, a consent, an upload): once more, now that the user is
+    // gone and no session of it verifies any more.
     await collection('sessions').deleteMany({ userId });
+    for (const avatar of await this.store.avatars.ofUser(userId))
+      await this.store.avatars.delete(avatar.id);
+    await collection('rewards').deleteMany({ userId });
+    await collection('consents').deleteMany({ userId });
   }
 }
 

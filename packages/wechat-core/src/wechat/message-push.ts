@@ -21,8 +21,12 @@ export function pushSignature(...parts: string[]): string {
 
 /** Compares a received signature with the expected one in constant time. */
 export function signatureMatches(received: string | undefined, expected: string): boolean {
-  if (received === undefined || received.length !== expected.length) return false;
-  return timingSafeEqual(Buffer.from(received), Buffer.from(expected));
+  if (received === undefined) return false;
+  // Bytes, not characters: "é" is one character and two bytes (timingSafeEqual throws on
+  // buffers of different lengths).
+  const given = Buffer.from(received);
+  const wanted = Buffer.from(expected);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
 /** An EncodingAESKey is 43 characters of [A-Za-z0-9] (Base64 of 32 bytes without its "="). */
