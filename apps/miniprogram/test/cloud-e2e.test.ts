@@ -25,7 +25,10 @@ describe('cloud mode, client to cloud database', () => {
     const functions: Record<string, CloudMain> = {
       login: await harness.load('login'),
       userinfo: await harness.load('userinfo'),
+      account: await harness.load('account'),
     };
+    // The user opened the mini-program (WeChat's content check of the nickname needs that).
+    await harness.visit('oCloudEndToEnd00000000000001');
     setCaller({ openid: 'oCloudEndToEnd00000000000001', appid: APP.appid });
     const uploads: string[] = [];
     const cloud: WxCloudApi = {
@@ -59,5 +62,14 @@ describe('cloud mode, client to cloud database', () => {
       nickname: '云端用户',
       avatarUrl,
     });
+
+    // 账号与安全 over the account function: a copy, a deletion, its cancel; no device list.
+    const copy = await auth.request('exportData', undefined);
+    expect(copy.user).toMatchObject({ id: user.id, nickname: '云端用户' });
+    const { deletion } = await auth.request('deleteAccount', undefined);
+    expect(Date.parse(deletion.deleteAt)).toBeGreaterThan(Date.now());
+    const cancelled = await auth.request('cancelDeletion', undefined);
+    expect(cancelled.user).not.toHaveProperty('deletion');
+    await expect(auth.request('sessions', undefined)).rejects.toMatchObject({ code: 'not_found' });
   });
 });

@@ -44,7 +44,7 @@ export type {
   SessionContext,
   SessionManagerOptions,
 } from './auth/sessions.js';
-export type { AuthDeps, AuthLogger } from './auth/deps.js';
+export type { AuthDeps, AuthLogger, CloudFiles } from './auth/deps.js';
 export { login, loginWithIdentity } from './auth/login.js';
 export { claimWelcomeReward, WELCOME_REWARD } from './auth/rewards.js';
 export type { WelcomeRewardResult } from './auth/rewards.js';

@@ -5,6 +5,8 @@
  */
 import {
   type AuthLogger,
+  type CloudFiles,
+  type ContentSecurity,
   type ErrorCode,
   type Store,
   WechatAuthError,
@@ -72,10 +74,18 @@ async function openCloudStore(): Promise<Store> {
  * What the use-cases take in the cloud: the store, the clock, and a log whose warnings (a unionid
  * conflict, say) land in the function's log, one JSON line each, as the cloud console shows them.
  */
-export function cloudDeps(store: Store): { store: Store; now: () => Date; log: AuthLogger } {
+export function cloudDeps(store: Store): {
+  store: Store;
+  now: () => Date;
+  log: AuthLogger;
+  content: ContentSecurity;
+  cloudFiles: CloudFiles;
+} {
   return {
     store,
     now: () => new Date(),
+    content: cloudContentSecurity,
+    cloudFiles,
     log: {
       warn: (details, message) =>
         console.warn(JSON.stringify({ level: 'warn', message, ...details })),
@@ -151,3 +161,60 @@ export async function getPhoneNumber(code: string, openid: string): Promise<Clou
     watermarkAppid: info.watermark.appid,
   };
 }
+
+/**
+ * WeChat content security through the cloud's openapi (security.msgSecCheck and
+ * security.mediaCheckAsync, v2, scene 1), for the function's own app; a rejection keeps its
+ * WeChat errcode. Each function that checks declares the API in its config.json permissions.
+ */
+export const cloudContentSecurity: ContentSecurity = {
+  async checkText({ openid, content }) {
+    let answer;
+    try {
+      answer = await cloud.openapi.security.msgSecCheck({ content, version: 2, scene: 1, openid });
+    } catch (error) {
+      throw fromCloudSdkError(error, 'security.msgSecCheck');
+    }
+    const suggest = answer.result?.suggest;
+    if (suggest !== 'pass' && suggest !== 'review' && suggest !== 'risky')
+      throw new WechatAuthError('wechat_unavailable', 'security.msgSecCheck: unreadable answer');
+    return { suggest, label: Number(answer.result.label), traceId: String(answer.traceId) };
+  },
+  async submitImage({ openid, mediaUrl }) {
+    let answer;
+    try {
+      answer = await cloud.openapi.security.mediaCheckAsync({
+        mediaUrl,
+        mediaType: 2,
+        version: 2,
+        scene: 1,
+        openid,
+      });
+    } catch (error) {
+      throw fromCloudSdkError(error, 'security.mediaCheckAsync');
+    }
+    return { traceId: String(answer.traceId) };
+  },
+};
+
+/** Cloud storage files of an erased account (its avatar) go with it. */
+export const cloudFiles: CloudFiles = {
+  async delete(fileIds) {
+    if (fileIds.length === 0) return;
+    let answer;
+    try {
+      answer = await cloud.deleteFile({ fileList: [...fileIds] });
+    } catch (error) {
+      throw new WechatAuthError('store_unavailable', 'cloud storage: deleteFile failed', {
+        cause: error,
+      });
+    }
+    // A file already gone is what we wanted; anything else is tried again at the next sweep.
+    const failed = answer.fileList.filter((f) => f.status !== 0 && !/not ?exist/i.test(f.errMsg));
+    if (failed.length > 0)
+      throw new WechatAuthError(
+        'store_unavailable',
+        `cloud storage: ${failed.length} file(s) could not be deleted`,
+      );
+  },
+};

@@ -26,6 +26,21 @@ declare module 'wx-server-sdk' {
 
   /** openapi calls resolve camelCased WeChat answers and reject with { errCode, errMsg }. */
   export interface OpenApi {
+    security: {
+      msgSecCheck(param: { content: string; version: 2; scene: number; openid: string }): Promise<{
+        errCode: number;
+        errMsg: string;
+        result: { suggest: string; label: number | string };
+        traceId: string;
+      }>;
+      mediaCheckAsync(param: {
+        mediaUrl: string;
+        mediaType: 1 | 2;
+        version: 2;
+        scene: number;
+        openid: string;
+      }): Promise<{ errCode: number; errMsg: string; traceId: string }>;
+    };
     phonenumber: {
       getPhoneNumber(param: {
         code: string;
@@ -43,6 +58,10 @@ declare module 'wx-server-sdk' {
   }): void;
   export function getWXContext(): WXContext;
   export const openapi: OpenApi;
+  /** Deletes cloud storage files; each answers its own status (0: deleted). */
+  export function deleteFile(option: { fileList: string[] }): Promise<{
+    fileList: { fileID: string; status: number; errMsg: string }[];
+  }>;
 
   // ---- Cloud database (wx-server-sdk src/api/database, over @cloudbase/database 1.4.3) ----
 

@@ -34,7 +34,11 @@ export interface CloudHarness {
   emulator: EmulatorProcess;
   /** The cloud database every loaded function shares (one per process, as in one env). */
   database: StandinDatabase;
-  load(name: 'login' | 'userinfo' | 'phone' | 'rewards'): Promise<CloudMain>;
+  load(name: 'login' | 'userinfo' | 'phone' | 'rewards' | 'account'): Promise<CloudMain>;
+  /** The user opens the mini-program (wx.login): WeChat's content checks need a visit in 2 h. */
+  visit(openid: string): Promise<void>;
+  /** Cloud storage files deleted so far (cloud.deleteFile). */
+  deletedFiles(): string[];
 }
 
 /** What the runtime sets for one invocation by this user. */
@@ -82,6 +86,17 @@ export function useCloudHarness(): CloudHarness {
       const standin = fileURLToPath(new URL('./wx-server-sdk/index.js', import.meta.url));
       const sdk = createRequire(standin)(standin) as { __standin: { database: StandinDatabase } };
       return sdk.__standin.database;
+    },
+    async visit(openid) {
+      if (!state.emulator) throw new Error('emulator not started');
+      await state.emulator.control.mintLoginCode({ appid: APP.appid, openid });
+    },
+    deletedFiles() {
+      const standin = fileURLToPath(new URL('./wx-server-sdk/index.js', import.meta.url));
+      const sdk = createRequire(standin)(standin) as {
+        __standin: { files: { deleted(): string[] } };
+      };
+      return sdk.__standin.files.deleted();
     },
     async load(name) {
       if (!state.root) throw new Error('harness not started');

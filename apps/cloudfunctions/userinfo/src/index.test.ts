@@ -12,6 +12,7 @@ function resolvedCloudId(data: Record<string, unknown>) {
 describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () => {
   it('saves nickname and avatar, ignoring the userInfo key the platform adds', async () => {
     const main = await harness.load('userinfo');
+    await harness.visit('oCloudUserinfo00000000000001');
     setCaller({ openid: 'oCloudUserinfo00000000000001' });
     const fileId = `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/c.png`;
     const result = await main(
@@ -19,6 +20,36 @@ describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () 
       {},
     );
     expect(result).toMatchObject({ ok: true, user: { nickname: '云端用户', avatarUrl: fileId } });
+  });
+
+  it('checks a nickname with security.msgSecCheck first: risky is content_rejected, nothing stored', async () => {
+    const main = await harness.load('userinfo');
+    const openid = 'oCloudUserinfoRisky000000001';
+    await harness.visit(openid);
+    setCaller({ openid });
+    await harness.emulator.control.setContentRules({ risky: ['违禁'] });
+    try {
+      expect(await main({ nickname: '违禁昵称' }, {})).toMatchObject({
+        ok: false,
+        error: { code: 'content_rejected' },
+      });
+      const users = harness.database.dump('users', { env: CLOUD_ENV }) ?? [];
+      expect(JSON.stringify(users)).not.toContain('违禁昵称');
+      expect(await harness.emulator.control.callCount('/wxa/msg_sec_check')).toBeGreaterThan(0);
+      // WeChat down during the check: the nickname is not stored either.
+      await harness.emulator.control.injectFault({
+        path: '/wxa/msg_sec_check',
+        kind: 'http_500',
+        times: 'always',
+      });
+      expect(await main({ nickname: '平常的名字' }, {})).toMatchObject({
+        ok: false,
+        error: { code: 'wechat_unavailable' },
+      });
+    } finally {
+      await harness.emulator.control.clearFaults();
+      await harness.emulator.control.setContentRules({});
+    }
   });
 
   it("accepts an avatar uploaded to this environment's cloud storage (its file ID)", async () => {
@@ -53,6 +84,7 @@ describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () 
 
   it("never overwrites the profile with today's anonymous CloudID data (微信用户, grey avatar)", async () => {
     const main = await harness.load('userinfo');
+    await harness.visit('oCloudUserinfoAnonymous00001');
     setCaller({ openid: 'oCloudUserinfoAnonymous00001' });
     await main({ nickname: '自己起的名字' }, {});
     const anonymous = {

@@ -100,9 +100,21 @@ const HTTP_ROUTES: {
 
 /**
  * Cloud function per route: no session in the cloud, so "me" is the idempotent login. The
- * account routes have no cloud functions yet: they answer not_found there.
+ * account operations are actions of the `account` function; the device list and ending a
+ * session have none (the cloud has no sessions): they answer not_found there.
  */
+const CLOUD_ACTIONS: Partial<Record<Route, string>> = {
+  exportData: 'export',
+  deleteAccount: 'delete',
+  cancelDeletion: 'cancel',
+  consent: 'consent',
+};
+
 const CLOUD_FUNCTIONS: Partial<Record<Exclude<Route, 'logout'>, string>> = {
+  exportData: 'account',
+  deleteAccount: 'account',
+  cancelDeletion: 'account',
+  consent: 'account',
   login: 'login',
   me: 'login',
   userinfo: 'userinfo',
@@ -241,9 +253,13 @@ export class CloudTransport implements Transport {
       throw new ClientError('not_found', `${route} is not available with the cloud functions yet`);
     let result: CloudEnvelope;
     try {
+      const action = CLOUD_ACTIONS[route];
+      const data = action
+        ? { action, ...(body as Record<string, unknown> | undefined) }
+        : (body as Record<string, unknown> | undefined);
       const called = await this.cloud.callFunction({
         name,
-        ...(body === undefined || name === 'login' ? {} : { data: body }),
+        ...(data === undefined || name === 'login' ? {} : { data }),
       });
       result = (called.result ?? {}) as CloudEnvelope;
     } catch (error) {

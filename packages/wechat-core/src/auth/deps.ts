@@ -10,6 +10,11 @@ export interface AuthLogger {
   warn(details: Record<string, unknown>, message: string): void;
 }
 
+/** Cloud storage, where the cloud runtime's avatars live (cloud.deleteFile). */
+export interface CloudFiles {
+  delete(fileIds: readonly string[]): Promise<void>;
+}
+
 /** Everything a use-case may touch, passed in explicitly by the runtime adapter. */
 export interface AuthDeps {
   apps: AppRegistry;
@@ -21,4 +26,6 @@ export interface AuthDeps {
   log?: AuthLogger;
   /** WeChat's content security for nicknames and avatars; absent: nothing is checked. */
   content?: ContentSecurity;
+  /** Cloud storage (cloud runtime): an erased account's cloud:// avatar is deleted there. */
+  cloudFiles?: CloudFiles;
 }

@@ -18,7 +18,7 @@ import { loadUser } from './account.js';
 import { avatarIdOf } from './avatar.js';
 import type { AuthDeps } from './deps.js';
 import { type DeletionInfo, type PublicUser, toDeletionInfo, toPublicUser } from './public-user.js';
-import { consentInput, parseInput } from './schemas.js';
+import { CLOUD_FILE_ID, consentInput, parseInput } from './schemas.js';
 import type { CallerContext, SessionContext } from './sessions.js';
 import { REFRESH_TOKEN_TTL_MS } from '../wechat/oauth.js';
 
@@ -96,10 +96,15 @@ export async function cancelDeletion(
  */
 export async function eraseAccount(
   userId: string,
-  deps: Pick<AuthDeps, 'store' | 'now'>,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'cloudFiles'>,
 ): Promise<boolean> {
   const claimed = await deps.store.users.claimErasure(userId, deps.now());
   if (!claimed) return false;
+  // A cloud avatar lives in cloud storage: deleted first, so a failure leaves the account due
+  // (and the next sweep tries again) instead of a file nobody can find any more.
+  const avatarUrl = claimed.profile.avatarUrl;
+  if (avatarUrl !== undefined && CLOUD_FILE_ID.test(avatarUrl) && deps.cloudFiles)
+    await deps.cloudFiles.delete([avatarUrl]);
   // An avatar stored before uploads had owners on record is found through the profile only.
   const profileAvatar = avatarIdOf(claimed.profile.avatarUrl);
   if (profileAvatar !== undefined) {
@@ -115,7 +120,7 @@ export async function eraseAccount(
  * many were erased. One account that fails is reported and left for the next sweep.
  */
 export async function eraseDueAccounts(
-  deps: Pick<AuthDeps, 'store' | 'now' | 'log'>,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'log' | 'cloudFiles'>,
   limit = 100,
 ): Promise<number> {
   const due = await deps.store.users.dueForErasure(deps.now(), limit);

@@ -67,7 +67,7 @@ export async function login(input: unknown, ctx: AppContext, deps: AuthDeps): Pr
  */
 export async function upsertLoginChecked(
   input: LoginUpsertInput,
-  deps: Pick<AuthDeps, 'store' | 'now' | 'log'>,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'log' | 'cloudFiles'>,
 ): Promise<LoginUpsertResult> {
   const result = await deps.store.users.upsertLogin(input);
   if (!isDeletionDue(result.user, input.now)) return result;
@@ -84,7 +84,7 @@ export interface IdentityLoginResult {
 /** Upserts the user WeChat's cloud runtime identified (cloud.getWXContext()). */
 export async function loginWithIdentity(
   ctx: { appid: string; openid: string; unionid?: string | undefined },
-  deps: Pick<AuthDeps, 'store' | 'now' | 'log'>,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'log' | 'cloudFiles'>,
 ): Promise<IdentityLoginResult> {
   const identity = parseInput(identityContext, {
     appid: ctx.appid,

@@ -5,6 +5,9 @@
 // - openapi calls resolve the camelCased WeChat answer with errCode 0 and errMsg "<api>:ok", and
 //   reject with { errCode, errMsg: "<api>:fail <errmsg>" } as CloudSDKError does.
 // - database() is the cloud database of ./database.js (see the list of what it reproduces there).
+// - openapi input goes through the SDK's camelCase -> snake_case conversion (mediaUrl ->
+//   media_url); security.msgSecCheck / mediaCheckAsync call the emulator's content security.
+// - deleteFile answers per file (see below); no other storage call is reproduced.
 // Where the real cloud calls WeChat with the function's own app credentials, this calls the
 // emulator given by WXSTANDIN_API_ORIGIN with WXSTANDIN_APPID / WXSTANDIN_SECRET.
 
@@ -93,7 +96,24 @@ async function callOpenApi(api, path, body) {
   return { ...camelCase(rest), errCode: 0, errMsg: `${api}:ok` };
 }
 
+/** The SDK's convertCase (camel -> snake, recursively) applied to openapi input. */
+function snakeCase(value) {
+  if (Array.isArray(value)) return value.map(snakeCase);
+  if (!value || typeof value !== 'object') return value;
+  const out = {};
+  for (const [key, inner] of Object.entries(value)) {
+    out[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = snakeCase(inner);
+  }
+  return out;
+}
+
 const openapi = {
+  security: {
+    msgSecCheck: (param) =>
+      callOpenApi('openapi.security.msgSecCheck', '/wxa/msg_sec_check', snakeCase(param)),
+    mediaCheckAsync: (param) =>
+      callOpenApi('openapi.security.mediaCheckAsync', '/wxa/media_check_async', snakeCase(param)),
+  },
   phonenumber: {
     getPhoneNumber: (param) =>
       callOpenApi('openapi.phonenumber.getPhoneNumber', '/wxa/business/getuserphonenumber', {
@@ -103,13 +123,44 @@ const openapi = {
   },
 };
 
+// Cloud storage: only deletion is reproduced (cloud.deleteFile answers per file; an ID of another
+// environment or not a cloud:// ID is answered with a non-zero status, not an exception). The
+// files deleted are kept for tests, shared by every copy of this module like the database.
+const FILES_KEY = Symbol.for('wx-server-sdk-standin.files');
+function filesState() {
+  globalThis[FILES_KEY] ??= { deleted: [] };
+  return globalThis[FILES_KEY];
+}
+
+async function deleteFile(option) {
+  if (!initialized)
+    throw new CloudSDKError(-1, "deleteFile:fail Cloud API isn't enabled, please call init first");
+  const fileList = option?.fileList;
+  if (!Array.isArray(fileList) || fileList.length === 0 || fileList.length > 50)
+    throw new CloudSDKError(-501007, 'deleteFile:fail fileList must be 1 to 50 file IDs');
+  return {
+    fileList: fileList.map((fileID) => {
+      const ok = typeof fileID === 'string' && fileID.startsWith('cloud://');
+      if (ok) filesState().deleted.push(fileID);
+      return ok
+        ? { fileID, status: 0, errMsg: 'ok' }
+        : { fileID, status: -503003, errMsg: 'invalid fileID' };
+    }),
+    errMsg: 'deleteFile:ok',
+  };
+}
+
 module.exports = {
   init,
+  deleteFile,
   getWXContext,
   openapi,
   database: databaseApi.database,
   DYNAMIC_CURRENT_ENV,
   CloudSDKError,
   // Test-only, not part of wx-server-sdk: database controls shared by every copy in the process.
-  __standin: { database: databaseApi.control },
+  __standin: {
+    database: databaseApi.control,
+    files: { deleted: () => [...filesState().deleted], reset: () => (filesState().deleted = []) },
+  },
 };
