@@ -546,6 +546,38 @@ export function describeStoreContract(
       });
     });
 
+    describe('avatar checks', () => {
+      it.runIf(options.avatarFiles !== false)(
+        'keeps an avatar pending until approved, finds it by trace id, lists and deletes uploads',
+        async () => {
+          const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 7]);
+          const id = 'CheckedAvatarIdxxxxxxx';
+          await store.avatars.save(
+            id,
+            { bytes, contentType: 'image/png', review: { checkKey: 'key-1' } },
+            { userId: 'u-check', now: at(0) },
+          );
+          expect((await store.avatars.find(id))?.review).toEqual({ checkKey: 'key-1' });
+          expect(await store.avatars.findByTraceId('trace-1')).toBeNull();
+          await store.avatars.setTraceId(id, 'trace-1');
+          expect((await store.avatars.find(id))?.review).toEqual({
+            checkKey: 'key-1',
+            traceId: 'trace-1',
+          });
+          expect(await store.avatars.findByTraceId('trace-1')).toEqual({ id, userId: 'u-check' });
+          expect(await store.avatars.approve(id)).toBe(true);
+          expect(await store.avatars.approve(id)).toBe(false);
+          expect((await store.avatars.find(id))?.review).toBeUndefined();
+          expect(await store.avatars.findByTraceId('trace-1')).toBeNull();
+          expect((await store.avatars.ofUser('u-check')).map((a) => a.id)).toEqual([id]);
+          expect(await store.avatars.delete(id)).toBe(true);
+          expect(await store.avatars.delete(id)).toBe(false);
+          expect(await store.avatars.find(id)).toBeNull();
+          expect(await store.avatars.ofUser('u-check')).toEqual([]);
+        },
+      );
+    });
+
     describe('rewards', () => {
       it('grants a reward to exactly one of 20 concurrent claims, then answers when', async () => {
         const results = await Promise.all(
