@@ -35,6 +35,18 @@ async function png(color: string): Promise<Uint8Array> {
 }
 
 const publicFetch = (url: string) => fetch(url);
+
+/** The wxa_media_check event WeChat pushes for the check `traceId`. */
+const verdict = (traceId: string | undefined, suggest: 'pass' | 'risky', label: number) => ({
+  Event: 'wxa_media_check',
+  appid: APP.appid,
+  trace_id: traceId,
+  version: 2,
+  errcode: 0,
+  errmsg: 'ok',
+  result: { suggest, label },
+  detail: [{ strategy: 'content_model', errcode: 0, suggest, label, prob: 90 }],
+});
 const ownerFetch = (url: string, token: string) =>
   fetch(url, { headers: { authorization: `Bearer ${token}` } });
 
@@ -114,16 +126,7 @@ describe('avatars: mediaCheckAsync, served to others only after pass', () => {
     await pushTo();
     const delivery = await stack.emulator.control.push({
       appid: APP.appid,
-      event: {
-        Event: 'wxa_media_check',
-        appid: APP.appid,
-        trace_id: check?.traceId,
-        version: 2,
-        errcode: 0,
-        errmsg: 'ok',
-        result: { suggest: 'pass', label: 100 },
-        detail: [{ strategy: 'content_model', errcode: 0, suggest: 'pass', label: 100, prob: 90 }],
-      },
+      event: verdict(check?.traceId, 'pass', 100),
     });
     expect(delivery.delivered).toBe(true);
     const served = await publicFetch(url);
@@ -159,15 +162,7 @@ describe('avatars: mediaCheckAsync, served to others only after pass', () => {
     await pushTo();
     const delivered = await stack.emulator.control.push({
       appid: APP.appid,
-      event: {
-        Event: 'wxa_media_check',
-        appid: APP.appid,
-        trace_id: check?.traceId,
-        version: 2,
-        errcode: 0,
-        errmsg: 'ok',
-        result: { suggest: 'risky', label: 20002 },
-      },
+      event: verdict(check?.traceId, 'risky', 20002),
     });
     expect(delivered.delivered).toBe(true);
     expect((await ownerFetch(badUrl, user.token)).status).toBe(404);

@@ -1,23 +1,9 @@
 /** Content security v2 as the docs describe it: who may be checked, and what comes back. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type EmulatorProcess, startEmulatorProcess } from './control-client.js';
+import { describe, expect, it } from 'vitest';
+import { useEmulatorProcess } from './test-support/process.js';
 
 const APP = { appid: 'wx0000000000content', secret: 'content-only-secret' };
-let emu: EmulatorProcess | undefined;
-const current = (): EmulatorProcess => {
-  if (!emu) throw new Error('emulator not started');
-  return emu;
-};
-
-beforeAll(async () => {
-  emu = await startEmulatorProcess({ apps: [APP] });
-});
-afterAll(async () => {
-  await emu?.stop();
-});
-beforeEach(async () => {
-  await current().control.reset();
-});
+const current = useEmulatorProcess({ apps: [APP] });
 
 async function call(path: string, body: unknown): Promise<Record<string, unknown>> {
   const token = (await (

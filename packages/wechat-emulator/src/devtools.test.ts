@@ -4,27 +4,13 @@
  * For an app in this mode the emulator logs such codes in as one local user; minted codes keep
  * their rules, and apps not in the mode refuse unknown codes as WeChat does (40029).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type EmulatorProcess, startEmulatorProcess } from './control-client.js';
+import { describe, expect, it } from 'vitest';
+import { useEmulatorProcess } from './test-support/process.js';
 import { DEVTOOLS_MOCK_CODE, devtoolsOpenid } from './state.js';
 
 const DEV = { appid: 'wx0000000devtools1', secret: 'devtools-only-secret' };
 const STRICT = { appid: 'wx00000000strict01', secret: 'strict-only-secret' };
-let emu: EmulatorProcess | undefined;
-const current = (): EmulatorProcess => {
-  if (!emu) throw new Error('emulator not started');
-  return emu;
-};
-
-beforeAll(async () => {
-  emu = await startEmulatorProcess({ apps: [DEV, STRICT], devtoolsApps: [DEV.appid] });
-});
-afterAll(async () => {
-  await emu?.stop();
-});
-beforeEach(async () => {
-  await current().control.reset();
-});
+const current = useEmulatorProcess({ apps: [DEV, STRICT], devtoolsApps: [DEV.appid] });
 
 async function exchange(app: { appid: string; secret: string }, code: string) {
   const url = new URL('/sns/jscode2session', current().url);

@@ -1,23 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type EmulatorProcess, startEmulatorProcess } from './control-client.js';
+import { describe, expect, it } from 'vitest';
+import { useEmulatorProcess } from './test-support/process.js';
 import { sessionKeySignature } from './state.js';
 
 const APP = { appid: 'wx00000000emulator', secret: 'emulator-only-secret' };
-let emu: EmulatorProcess | undefined;
-const current = (): EmulatorProcess => {
-  if (!emu) throw new Error('emulator not started');
-  return emu;
-};
-
-beforeAll(async () => {
-  emu = await startEmulatorProcess({ apps: [APP] });
-});
-afterAll(async () => {
-  await emu?.stop();
-});
-beforeEach(async () => {
-  await current().control.reset();
-});
+const current = useEmulatorProcess({ apps: [APP] });
 
 async function get(path: string): Promise<Record<string, unknown>> {
   return (await (await fetch(`${current().url}${path}`)).json()) as Record<string, unknown>;
