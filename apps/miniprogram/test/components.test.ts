@@ -151,6 +151,72 @@ describe('user-card', () => {
   });
 });
 
+describe('user-card avatar', () => {
+  it('shows the placeholder when the avatar does not load (not yet passed by WeChat)', async () => {
+    fakeApp();
+    const card = render('components/user-card/user-card', {
+      user: { ...USER, avatarUrl: 'http://127.0.0.1:3000/avatars/AAAAAAAAAAAAAAAAAAAAAA' },
+    });
+    await simulate.sleep(0);
+    expect(card.querySelector('#avatar')).toBeDefined();
+    expect(card.querySelector('#avatar-placeholder')).toBeUndefined();
+    card.querySelector('#avatar')?.dispatchEvent('error');
+    await simulate.sleep(0);
+    expect(card.querySelector('#avatar')).toBeUndefined();
+    expect(card.querySelector('#avatar-placeholder')).toBeDefined();
+  });
+});
+
+describe('账号与安全', () => {
+  it('lists the devices and offers to cancel a pending deletion', async () => {
+    const app = fakeApp({
+      me: () =>
+        Promise.resolve({
+          user: {
+            ...USER,
+            deletion: {
+              requestedAt: '2026-11-20T08:00:00.000Z',
+              deleteAt: '2026-11-27T08:00:00.000Z',
+            },
+          },
+        }),
+    });
+    const request = app.auth.request;
+    app.auth.request = (route: string, body: unknown) =>
+      route === 'sessions'
+        ? Promise.resolve({
+            sessions: [
+              {
+                id: 's1',
+                appid: 'wx1',
+                createdAt: USER.createdAt,
+                lastSeenAt: USER.createdAt,
+                current: true,
+              },
+              {
+                id: 's2',
+                appid: 'wx1',
+                createdAt: USER.createdAt,
+                lastSeenAt: USER.createdAt,
+                current: false,
+              },
+            ],
+          })
+        : request(route, body);
+    const page = render('pages/account/account');
+    await (page.instance.refresh as () => Promise<void>)();
+    await simulate.sleep(0);
+    expect(text(page)).toContain('本机');
+    expect(text(page)).toContain('其他设备');
+    expect(text(page)).toContain('2026-11-27');
+    expect(page.querySelector('#cancel-deletion')).toBeDefined();
+    // While a deletion is pending, there is nothing more to delete.
+    expect(page.querySelector('#delete-account')).toBeUndefined();
+    expect(page.querySelector('#sign-out-others')).toBeDefined();
+    expect(page.querySelector('#export')).toBeDefined();
+  });
+});
+
 describe('privacy-popup', () => {
   it('appears when WeChat asks, reports exposure, and agrees with the button id', async () => {
     const app = fakeApp();
