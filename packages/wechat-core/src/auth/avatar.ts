@@ -6,7 +6,7 @@
  */
 import { WechatAuthError } from '../errors.js';
 import { isRecordId, newRecordId } from '../crypto/random.js';
-import { openidOf } from './content.js';
+import { openidOf } from './account.js';
 import type { AuthDeps } from './deps.js';
 import type { CallerContext } from './sessions.js';
 

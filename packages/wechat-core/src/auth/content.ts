@@ -9,6 +9,7 @@
  */
 import { WechatAuthError } from '../errors.js';
 import type { ContentVerdict } from '../wechat/client.js';
+import { openidOf } from './account.js';
 import { avatarIdOf } from './avatar.js';
 import type { AuthDeps } from './deps.js';
 import type { CallerContext } from './sessions.js';
@@ -29,17 +30,6 @@ export function wechatContentSecurity(deps: Pick<AuthDeps, 'wechat' | 'tokens'>)
     submitImage: ({ appid, openid, mediaUrl }) =>
       deps.tokens.call(appid, (token) => deps.wechat.mediaCheckAsync(token, { mediaUrl, openid })),
   };
-}
-
-/** The caller's openid in their app: content checks are made on behalf of a user. */
-export async function openidOf(
-  caller: CallerContext,
-  deps: Pick<AuthDeps, 'store'>,
-): Promise<string> {
-  const identity = await deps.store.users.findIdentityOfUser(caller.userId, caller.appid);
-  if (!identity)
-    throw new WechatAuthError('unauthorized', 'the user of this session no longer exists');
-  return identity.openid;
 }
 
 /** Checks text a user typed before it is stored; throws content_rejected when WeChat says risky. */

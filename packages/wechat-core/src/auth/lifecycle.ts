@@ -14,7 +14,7 @@
  */
 import { WechatAuthError } from '../errors.js';
 import type { ConsentRecord, UserRecord } from '../store/types.js';
-import { loadUser } from './account.js';
+import { loadUser, userGone } from './account.js';
 import { avatarIdOf } from './avatar.js';
 import type { AuthDeps } from './deps.js';
 import { type DeletionInfo, type PublicUser, toDeletionInfo, toPublicUser } from './public-user.js';
@@ -49,8 +49,7 @@ export async function requestDeletion(
     },
     now,
   );
-  if (!user?.deletion)
-    throw new WechatAuthError('unauthorized', 'the user of this session no longer exists');
+  if (!user?.deletion) throw userGone();
   // After the mark: a login racing this one either ends here or answers with `deletion`.
   await deps.store.sessions.deleteAllOfUser(caller.userId);
   return { deletion: toDeletionInfo(user.deletion) };
@@ -260,8 +259,7 @@ export async function exportAccount(
   deps: Pick<AuthDeps, 'store' | 'now'>,
 ): Promise<AccountExport> {
   const records = await deps.store.accounts.collect(caller.userId);
-  if (!records)
-    throw new WechatAuthError('unauthorized', 'the user of this session no longer exists');
+  if (!records) throw userGone();
   const { user } = records;
   const iso = (date: Date) => date.toISOString();
   return {

@@ -6,6 +6,7 @@
  */
 import * as z from 'zod';
 import { WechatAuthError } from '../errors.js';
+import { openidOf, userGone } from './account.js';
 import type { AuthDeps } from './deps.js';
 import { decryptCallerOpenData } from './profile.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
@@ -34,11 +35,9 @@ export async function bindPhone(
   let phone: PhoneNumber;
   if ('code' in parsed) {
     // The caller's openid goes along, so WeChat refuses a code that another user tapped.
-    const identity = await deps.store.users.findIdentityOfUser(caller.userId, caller.appid);
-    if (!identity)
-      throw new WechatAuthError('unauthorized', 'the user of this session no longer exists');
+    const openid = await openidOf(caller, deps);
     const info = await deps.tokens.call(caller.appid, (token) =>
-      deps.wechat.getPhoneNumber(token, parsed.code, identity.openid),
+      deps.wechat.getPhoneNumber(token, parsed.code, openid),
     );
     if (info.watermark.appid !== caller.appid) {
       throw new WechatAuthError(
@@ -65,6 +64,6 @@ export async function saveVerifiedPhone(
 ): Promise<{ user: PublicUser }> {
   const now = deps.now();
   const user = await deps.store.users.setPhone(userId, { ...phone, verifiedAt: now }, now);
-  if (!user) throw new WechatAuthError('unauthorized', 'the user of this session no longer exists');
+  if (!user) throw userGone();
   return { user: toPublicUser(user) };
 }

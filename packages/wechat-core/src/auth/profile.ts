@@ -6,7 +6,7 @@
 import { WechatAuthError } from '../errors.js';
 import { decryptOpenData, verifyRawDataSignature } from '../crypto/open-data.js';
 import type { UserProfile } from '../store/types.js';
-import { loadUser } from './account.js';
+import { loadUser, userGone } from './account.js';
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
 import { avatarIdOf } from './avatar.js';
@@ -186,6 +186,6 @@ async function saveProfile(
     Object.keys(profile).length > 0
       ? await deps.store.users.updateProfile(caller.userId, profile, deps.now())
       : await loadUser(caller.userId, deps);
-  if (!user) throw new WechatAuthError('unauthorized', 'the user of this session no longer exists');
+  if (!user) throw userGone();
   return { user: toPublicUser(user) };
 }

@@ -7,6 +7,12 @@ import * as z from 'zod';
 import { WechatAuthError } from '../errors.js';
 import { NICKNAME_MAX_CHARS, checkNickname } from './nickname.js';
 
+/** A pattern and message refusing control, format and line/paragraph separator characters. */
+const noControlCharacters = [
+  /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u,
+  'must not contain control characters',
+] as const;
+
 /**
  * wx.login and phone codes: whatever WeChat (or DevTools: "the code is a mock one") issues,
  * bounded in length and free of control characters; WeChat itself decides whether it is valid.
@@ -15,7 +21,7 @@ export const wechatCode = z
   .string()
   .min(1)
   .max(256)
-  .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'must not contain control characters');
+  .regex(...noControlCharacters);
 const base64Field = (max: number) => z.string().min(1).max(max);
 
 export const loginInput = z.strictObject({ code: wechatCode });
@@ -100,7 +106,7 @@ export const consentInput = z.strictObject({
     .string()
     .min(1)
     .max(64)
-    .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'must not contain control characters'),
+    .regex(...noControlCharacters),
   agreedAt: z.iso.datetime({ offset: true }),
 });
 
