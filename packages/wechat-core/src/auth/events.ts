@@ -73,10 +73,8 @@ export async function handleUserEvent(
   if (fields.length === 0) return 'ignored';
   const user = await deps.store.users.clearFields(userId, fields, deps.now());
   if (!user) return 'unknown_user';
-  if (fields.includes('avatarUrl')) {
-    for (const avatar of await deps.store.avatars.ofUser(userId))
-      await deps.store.avatars.delete(avatar.id);
-  }
+  // Every upload of the user came from the avatar button whose choice was taken back.
+  if (fields.includes('avatarUrl')) await deps.store.avatars.prune(userId, 0, []);
   return kind === 'user_info_modified' ? 'profile_cleared' : 'revoked';
 }
 

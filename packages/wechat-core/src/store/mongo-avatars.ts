@@ -57,23 +57,30 @@ export class MongoAvatars implements AvatarRepository {
     });
   }
 
+  /** The user's uploads, newest first by upload date (GridFS keeps the uploader in metadata). */
+  private uploadsOf(userId: string): Promise<GridFSFile[]> {
+    return this.bucket
+      .find({ 'metadata.userId': userId })
+      .sort({ uploadDate: -1, _id: -1 })
+      .toArray();
+  }
+
+  /** Deletes one GridFS file; false when another request deleted it first. */
+  private async deleteFile(file: GridFSFile): Promise<boolean> {
+    try {
+      await this.bucket.delete(file._id);
+      return true;
+    } catch (error) {
+      if (!/FileNotFound|File not found/i.test(String((error as Error).message))) throw error;
+      return false;
+    }
+  }
+
   async prune(userId: string, keep: number, protect: readonly string[]): Promise<number> {
     return guard('prune avatars', async () => {
-      // GridFS files carry their uploader in the metadata; newest first by upload date.
-      const files = await this.bucket
-        .find({ 'metadata.userId': userId })
-        .sort({ uploadDate: -1, _id: -1 })
-        .toArray();
       let deleted = 0;
-      for (const file of files.slice(keep)) {
-        if (protect.includes(file.filename)) continue;
-        try {
-          await this.bucket.delete(file._id);
-          deleted += 1;
-        } catch (error) {
-          // Another upload of the same user pruned it first.
-          if (!/FileNotFound|File not found/i.test(String((error as Error).message))) throw error;
-        }
+      for (const file of (await this.uploadsOf(userId)).slice(keep)) {
+        if (!protect.includes(file.filename) && (await this.deleteFile(file))) deleted += 1;
       }
       return deleted;
     });
@@ -104,27 +111,20 @@ export class MongoAvatars implements AvatarRepository {
   }
 
   async ofUser(userId: string): Promise<{ id: string; createdAt: Date }[]> {
-    return guard('list avatars', async () => {
-      const files = await this.bucket
-        .find({ 'metadata.userId': userId })
-        .sort({ uploadDate: -1, _id: -1 })
-        .toArray();
-      return files.map((file) => ({ id: file.filename, createdAt: file.uploadDate }));
-    });
+    return guard('list avatars', async () =>
+      (await this.uploadsOf(userId)).map((file) => ({
+        id: file.filename,
+        createdAt: file.uploadDate,
+      })),
+    );
   }
 
   async delete(id: string): Promise<boolean> {
     if (!isAvatarId(id)) return false;
     return guard('delete avatar', async () => {
       let deleted = false;
-      for (const file of await this.bucket.find({ filename: id }).toArray()) {
-        try {
-          await this.bucket.delete(file._id);
-          deleted = true;
-        } catch (error) {
-          if (!/FileNotFound|File not found/i.test(String((error as Error).message))) throw error;
-        }
-      }
+      for (const file of await this.bucket.find({ filename: id }).toArray())
+        if (await this.deleteFile(file)) deleted = true;
       return deleted;
     });
   }

@@ -393,24 +393,22 @@ class Accounts implements AccountRepository {
   }
 
   async erase(userId: string): Promise<void> {
-    const collection = <T extends { _id: string }>(name: CollectionName) =>
-      this.driver.collection<T>(name);
+    const collection = (name: CollectionName) => this.driver.collection(name);
+    /** Everything keyed by the user id but the identities and the user record. */
+    const deleteOwned = async () => {
+      await collection('sessions').deleteMany({ userId });
+      await this.store.avatars.prune(userId, 0, []); // every upload of the user
+      await collection('rewards').deleteMany({ userId });
+      await collection('consents').deleteMany({ userId });
+    };
     // Identities first: from here on a login of this person makes a new user.
     await collection('identities').deleteMany({ userId });
-    await collection('sessions').deleteMany({ userId });
-    for (const avatar of await this.store.avatars.ofUser(userId))
-      await this.store.avatars.delete(avatar.id);
-    await collection('rewards').deleteMany({ userId });
-    await collection('consents').deleteMany({ userId });
+    await deleteOwned();
     await collection('users').deleteOne({ _id: userId });
     // A request that checked its session before the erasure began may have written since (a
     // racing login's session, a reward, a consent, an upload): once more, now that the user is
     // gone and no session of it verifies any more.
-    await collection('sessions').deleteMany({ userId });
-    for (const avatar of await this.store.avatars.ofUser(userId))
-      await this.store.avatars.delete(avatar.id);
-    await collection('rewards').deleteMany({ userId });
-    await collection('consents').deleteMany({ userId });
+    await deleteOwned();
   }
 }
 
