@@ -115,18 +115,14 @@ boundPort = typeof address === 'object' && address ? address.port : config.port;
 process.stdout.write(`listening on http://${config.host}:${boundPort}\n`);
 if (web) process.stdout.write(`Official Account web login at ${web.publicUrl}/\n`);
 
-// Accounts whose deletion is due are erased now and then (a login of one erases it at once).
-// In batches, so a backlog never holds the store for long; one sweep at a time.
+// Accounts whose deletion is due are erased now and then (a login of one erases it at once);
+// one sweep at a time.
 let sweeping = false;
 async function sweepDeletions(): Promise<void> {
   if (sweeping) return;
   sweeping = true;
   try {
-    let erased = 0;
-    for (let batch = 100; batch === 100;) {
-      batch = await eraseDueAccounts({ ...deps, log: app.log });
-      erased += batch;
-    }
+    const erased = await eraseDueAccounts({ ...deps, log: app.log });
     if (erased > 0)
       app.log.info({ event: 'accounts_erased', erased }, 'erased accounts whose deletion was due');
   } catch (error) {

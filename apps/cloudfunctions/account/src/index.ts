@@ -51,15 +51,7 @@ export async function main(event: unknown, _context: unknown) {
   return respond(async () => {
     const own = eventObject(event);
     if (isTimer(own)) {
-      return withStore(async (store) => {
-        const deps = cloudDeps(store);
-        let erased = 0;
-        for (let batch = 100; batch === 100;) {
-          batch = await eraseDueAccounts(deps);
-          erased += batch;
-        }
-        return { erased };
-      });
+      return withStore(async (store) => ({ erased: await eraseDueAccounts(cloudDeps(store)) }));
     }
     const caller = callerIdentity();
     const { action, ...input } = own;

@@ -10,7 +10,7 @@ import { SqliteStore } from '../store/sqlite.js';
 import type { SessionRecord, SessionRepository, Store } from '../store/types.js';
 import { APP, OTHER_APP, useEmulator, useTempDir } from '../test-support/emulator.js';
 import type { AuthDeps } from './deps.js';
-import { requestDeletion } from './lifecycle.js';
+import { eraseDueAccounts, requestDeletion } from './lifecycle.js';
 import { login } from './login.js';
 import { SessionManager } from './sessions.js';
 
@@ -146,5 +146,23 @@ describe('a login racing an erasure', () => {
       requestedAt: expect.any(String) as unknown,
       deleteAt: expect.any(String) as unknown,
     });
+  });
+});
+
+describe('the sweep', () => {
+  it('erases every due account, batch after batch', async () => {
+    const deps = depsWith();
+    const users: string[] = [];
+    for (let i = 0; i < 5; i += 1) users.push((await loginAs(deps)).user.id);
+    const now = new Date();
+    for (const id of users)
+      await store.users.scheduleDeletion(
+        id,
+        { requestedAt: now, deleteAt: now, reason: 'requested' },
+        now,
+      );
+    expect(await eraseDueAccounts(deps, 2)).toBe(5);
+    for (const id of users) expect(await mentions(id)).toBe(false);
+    expect(await eraseDueAccounts(deps, 2)).toBe(0);
   });
 });

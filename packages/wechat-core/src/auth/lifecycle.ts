@@ -115,26 +115,31 @@ export async function eraseAccount(
 }
 
 /**
- * The sweep: erases the accounts whose deletion is due, at most `limit` per call; returns how
- * many were erased. One account that fails is reported and left for the next sweep.
+ * The sweep: erases every account whose deletion is due, `batchSize` at a time (so a backlog never
+ * holds the store for long); returns how many were erased. One account that fails is reported
+ * and left for the next sweep, which also ends this one after its batch.
  */
 export async function eraseDueAccounts(
   deps: Pick<AuthDeps, 'store' | 'now' | 'log' | 'cloudFiles'>,
-  limit = 100,
+  batchSize = 100,
 ): Promise<number> {
-  const due = await deps.store.users.dueForErasure(deps.now(), limit);
   let erased = 0;
-  for (const userId of due) {
-    try {
-      if (await eraseAccount(userId, deps)) erased += 1;
-    } catch (error) {
-      deps.log?.warn(
-        { event: 'account_erasure_failed', userId, err: error },
-        'could not erase an account whose deletion is due; the next sweep tries again',
-      );
+  for (;;) {
+    const due = await deps.store.users.dueForErasure(deps.now(), batchSize);
+    let batch = 0;
+    for (const userId of due) {
+      try {
+        if (await eraseAccount(userId, deps)) batch += 1;
+      } catch (error) {
+        deps.log?.warn(
+          { event: 'account_erasure_failed', userId, err: error },
+          'could not erase an account whose deletion is due; the next sweep tries again',
+        );
+      }
     }
+    erased += batch;
+    if (batch < batchSize) return erased;
   }
-  return erased;
 }
 
 /** A session as its user sees it on the device list: never its secret or hash. */
