@@ -4,10 +4,11 @@
  * `{ "error": { "code", "message" } }`; unknown failures are logged with the request id and
  * answered as `internal` without detail.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import {
   AVATAR_MAX_BYTES,
+  AVATARS_PATH,
   type AuthDeps,
   DEFAULT_DELETION_DAYS,
   type AvatarReencoder,
@@ -18,6 +19,7 @@ import {
   login,
   logout,
   me,
+  signatureMatches,
   updateProfile,
   uploadAvatar,
 } from '@wxlogin/wechat-core';
@@ -111,13 +113,6 @@ export const LOG_SERIALIZERS = {
     };
   },
 };
-
-function keysMatch(given: string, expected: string): boolean {
-  // Compared as bytes: a non-ASCII value of the same length in characters is not a crash.
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -257,6 +252,9 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
   const reencode: AvatarReencoder = (bytes, type) =>
     imageGate.run(() => reencodeAvatar(bytes, type));
 
+  // From PUBLIC_URL, never from Host: a forged Host header must not end up in a profile.
+  const avatarUrlOf = (id: string) => `${options.publicUrl}${AVATARS_PATH}${id}`;
+
   registerLimits(app);
   // Routes are declared once the limits plugin has loaded (its onRoute hook must see them).
   void app.register((app, _options, done) => {
@@ -286,13 +284,12 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
           ...(options.push
             ? {
                 checkUrl: (avatarId: string, checkKey: string) =>
-                  `${options.publicUrl}/avatars/${avatarId}?check=${checkKey}`,
+                  `${avatarUrlOf(avatarId)}?check=${checkKey}`,
               }
             : {}),
         },
       );
-      // From PUBLIC_URL, never from Host: a forged Host header must not end up in a profile.
-      return { avatarUrl: `${options.publicUrl}/avatars/${id}` };
+      return { avatarUrl: avatarUrlOf(id) };
     });
 
     // Public and immutable once WeChat's image check passed it: the id is 128 random bits, and
@@ -304,7 +301,7 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
       if (!avatar) throw new WechatAuthError('not_found', 'no such avatar');
       if (avatar.review) {
         const { check } = request.query as { check?: string };
-        const byKey = check !== undefined && keysMatch(check, avatar.review.checkKey);
+        const byKey = signatureMatches(check, avatar.review.checkKey);
         const byOwner =
           !byKey &&
           bearerToken(request) !== undefined &&

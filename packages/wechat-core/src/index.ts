@@ -91,6 +91,7 @@ export {
   isAvatarId,
   AVATAR_MAX_BYTES,
   AVATAR_HISTORY,
+  AVATARS_PATH,
   type AvatarReencoder,
 } from './auth/avatar.js';
 export type { PublicUser } from './auth/public-user.js';

@@ -19,7 +19,7 @@ export function pushSignature(...parts: string[]): string {
     .digest('hex');
 }
 
-/** Compares a received signature with the expected one in constant time. */
+/** Compares a received signature (or any secret: an avatar's check key) with the expected one in constant time. */
 export function signatureMatches(received: string | undefined, expected: string): boolean {
   if (received === undefined) return false;
   // Bytes, not characters: "é" is one character and two bytes (timingSafeEqual throws on
