@@ -18,6 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { fail, jsonBody } from './answers.js';
 import type { EmulatorState } from './state.js';
 
 export type Suggest = 'pass' | 'review' | 'risky';
@@ -81,48 +82,32 @@ function ok(extra: Record<string, unknown>): Record<string, unknown> {
   return { errcode: 0, errmsg: 'ok', ...extra };
 }
 
-type Failure = { errcode: number; errmsg: string };
-
 /** The checks both calls share: token, body, version, scene, a recent user of this app. */
 function common(
   state: EmulatorState,
   request: FastifyRequest,
-): { appid: string; openid: string; body: Record<string, unknown> } | Failure {
+): { appid: string; openid: string; body: Record<string, unknown> } | { errcode: number } {
   const token = state.checkAccessToken((request.query as Record<string, string>).access_token);
-  if (token.errcode) return { errcode: token.errcode, errmsg: 'invalid credential' };
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(typeof request.body === 'string' ? request.body : '') as Record<
-      string,
-      unknown
-    >;
-  } catch {
-    return { errcode: 47001, errmsg: 'data format error' };
-  }
-  if (!body || typeof body !== 'object') return { errcode: 47001, errmsg: 'data format error' };
-  if (body.version !== 2) return { errcode: 47001, errmsg: 'data format error (version 2 only)' };
+  if (token.errcode) return { errcode: token.errcode };
+  const body = jsonBody(request);
+  if (!body || body.version !== 2) return { errcode: 47001 };
   if (typeof body.scene !== 'number' || ![1, 2, 3, 4].includes(body.scene))
-    return { errcode: 40129, errmsg: 'invalid scene' };
+    return { errcode: 40129 };
   const appid = token.appid ?? '';
   const openid = typeof body.openid === 'string' ? body.openid : '';
   const user = state.getUser(appid, openid);
-  if (!user) return { errcode: 40003, errmsg: 'invalid openid' };
-  if (state.now() - user.lastVisitAt > VISIT_WINDOW_MS)
-    return { errcode: 61010, errmsg: 'code is expired' };
+  if (!user) return { errcode: 40003 };
+  if (state.now() - user.lastVisitAt > VISIT_WINDOW_MS) return { errcode: 61010 };
   return { appid, openid, body };
-}
-
-function fail(failure: Failure): Failure {
-  return { errcode: failure.errcode, errmsg: `${failure.errmsg} rid: ${traceId()}` };
 }
 
 export function registerContentSecurityRoutes(app: FastifyInstance, state: EmulatorState): void {
   app.post('/wxa/msg_sec_check', (request) => {
     const checked = common(state, request);
-    if ('errcode' in checked) return fail(checked);
+    if ('errcode' in checked) return fail(checked.errcode);
     const content = checked.body.content;
     if (typeof content !== 'string' || content === '' || [...content].length > MAX_TEXT_CHARS)
-      return fail({ errcode: 47001, errmsg: 'data format error' });
+      return fail(47001);
     const suggest = state.content.judgeText(content);
     return ok({
       result: { suggest, label: LABEL[suggest] },
@@ -136,12 +121,10 @@ export function registerContentSecurityRoutes(app: FastifyInstance, state: Emula
 
   app.post('/wxa/media_check_async', (request) => {
     const checked = common(state, request);
-    if ('errcode' in checked) return fail(checked);
+    if ('errcode' in checked) return fail(checked.errcode);
     const { media_url: mediaUrl, media_type: mediaType } = checked.body;
-    if (mediaType !== 1 && mediaType !== 2)
-      return fail({ errcode: 40004, errmsg: 'invalid media type' });
-    if (typeof mediaUrl !== 'string' || !/^https?:\/\//.test(mediaUrl))
-      return fail({ errcode: 47001, errmsg: 'data format error' });
+    if (mediaType !== 1 && mediaType !== 2) return fail(40004);
+    if (typeof mediaUrl !== 'string' || !/^https?:\/\//.test(mediaUrl)) return fail(47001);
     const check: MediaCheck = {
       traceId: traceId(),
       appid: checked.appid,

@@ -3,47 +3,13 @@
  * HTTP 200 and `{ errcode, errmsg }`, and some endpoints say text/plain for a JSON body: both kept.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { fail, jsonBody, wechatError } from './answers.js';
 import { type EmulatorState, sessionKeySignature } from './state.js';
 
 type Query = Record<string, string | undefined>;
 
 function query(request: FastifyRequest): Query {
   return request.query as Query;
-}
-
-function wechatError(errcode: number, errmsg: string): { errcode: number; errmsg: string } {
-  // Real answers end errmsg with a request id ("rid: ..."); clients must not parse it.
-  return { errcode, errmsg: `${errmsg} rid: ${Math.random().toString(16).slice(2, 10)}` };
-}
-
-const ERRMSG: Record<number, string> = {
-  40001: 'invalid credential, access_token is invalid or not latest',
-  40002: 'invalid grant_type',
-  40003: 'invalid openid',
-  40013: 'invalid appid',
-  40125: 'invalid appsecret',
-  42001: 'access_token expired',
-  47001: 'data format error',
-  48001: 'api unauthorized',
-  87009: 'invalid signature',
-};
-
-function fail(errcode: number): { errcode: number; errmsg: string } {
-  return wechatError(errcode, ERRMSG[errcode] ?? 'error');
-}
-
-/** WeChat reads POST bodies as JSON whatever the content-type; a bad body is 47001. */
-function jsonBody(request: FastifyRequest): Record<string, unknown> | undefined {
-  const raw = request.body;
-  if (typeof raw !== 'string') return undefined;
-  try {
-    const parsed: unknown = JSON.parse(raw);
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function sendPlainJson(reply: FastifyReply, body: unknown): FastifyReply {
