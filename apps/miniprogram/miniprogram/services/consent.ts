@@ -5,6 +5,7 @@
  * not logged in yet) waits in storage and is sent after the next login.
  */
 import type { AuthService } from './auth.js';
+import { isClientError } from './errors.js';
 import type { WxApi } from './wx-api.js';
 
 export const PRIVACY_GUIDE_VERSION = '2026-11-01';
@@ -46,8 +47,7 @@ export class ConsentReporter {
       this.wx.removeStorageSync(CONSENT_STORAGE_KEY);
     } catch (error) {
       // Refused for good (a report older than the server keeps, say): do not retry forever.
-      if ((error as { code?: string }).code === 'bad_request')
-        this.wx.removeStorageSync(CONSENT_STORAGE_KEY);
+      if (isClientError(error, 'bad_request')) this.wx.removeStorageSync(CONSENT_STORAGE_KEY);
     }
   }
 }

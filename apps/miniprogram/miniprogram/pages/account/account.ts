@@ -4,6 +4,7 @@
  * Built with Component() so it can be rendered in tests.
  */
 import type { DeletionInfo, SessionInfo } from '@wxlogin/wechat-core';
+import { isClientError } from '../../services/errors.js';
 import { describeDate, describeError, summarizeExport } from '../../services/messages.js';
 
 interface DeviceRow extends SessionInfo {
@@ -69,7 +70,7 @@ Component({
         for (const device of others) {
           await auth.request('endSession', { id: device.id }).catch((error: unknown) => {
             // Ended meanwhile (expired, or from that device): nothing left to do.
-            if ((error as { code?: string }).code !== 'not_found') throw error;
+            if (!isClientError(error, 'not_found')) throw error;
           });
         }
         this.setData({ message: `已退出 ${others.length} 台其他设备` });
