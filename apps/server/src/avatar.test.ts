@@ -243,7 +243,9 @@ describe('POST /avatar', () => {
     await utimes(stale, old, old);
     await server.stop();
     const { server: again } = await stack.extraServer({ DATA_DIR: dataDir });
-    expect(again.output()).toContain('removed 1 unfinished avatar file(s)');
+    expect(await again.waitForOutput('removed 1 unfinished')).toContain(
+      'removed 1 unfinished avatar file(s)',
+    );
     expect((await readdir(avatars)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 

@@ -69,10 +69,9 @@ describe('nicknames: msgSecCheck before anything is stored', () => {
     });
     expect(review.status).toBe(200);
     expect(review.body.user).toMatchObject({ nickname: '待审核的名字' });
-    // The log line is written after the answer: wait for it (pino writes asynchronously).
-    for (let i = 0; i < 100 && !stack.server.output().includes('"event":"content_review"'); i += 1)
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(stack.server.output()).toMatch(/"event":"content_review"/);
+    expect(await stack.server.waitForOutput('"event":"content_review"')).toMatch(
+      /"event":"content_review"/,
+    );
     const pass = await stack.api('POST', '/userinfo', {
       token: user.token,
       body: { nickname: '小红' },

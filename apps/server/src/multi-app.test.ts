@@ -54,8 +54,7 @@ describe('several mini-programs, one user', () => {
     const again = await stack.login(loner.openid, { appid: OTHER_APP.appid, unionid: held });
     expect(again.userId).toBe(loner.userId);
     expect(again.userId).not.toBe(holder.userId);
-    const warning = stack.server
-      .output()
+    const warning = (await stack.server.waitForOutput('"unionid_conflict"'))
       .split('\n')
       .find((line) => line.includes('"unionid_conflict"'));
     expect(warning && JSON.parse(warning)).toMatchObject({

@@ -119,7 +119,7 @@ describe('POST /login', () => {
     expectError(answer, 'internal');
     const requestId = answer.headers.get('x-request-id') ?? 'missing';
     expect(answer.body.error?.message).toContain(requestId);
-    expect(stack.server.output()).toContain(requestId);
+    expect(await stack.server.waitForOutput(requestId)).toContain(requestId);
   });
 
   it('gives 100 concurrent logins of one user (distinct codes) one user id', async () => {
@@ -350,9 +350,12 @@ describe('logs', () => {
     );
     const payload = await stack.emulator.control.encryptedUserInfo({ appid: APP.appid, openid });
     await stack.api('POST', '/userinfo', { token, body: payload });
-    await stack.api('GET', '/me', { token });
-    const output = stack.server.output();
-    expect(output).toContain('request completed');
+    const last = await stack.api('GET', '/me', { token });
+    // Every line up to the last request's own "request completed" is in.
+    const lastId = last.headers.get('x-request-id') ?? 'missing';
+    const completed = new RegExp(`"reqId":"${lastId}"[^\\n]*request completed`);
+    const output = await stack.server.waitForOutput(completed);
+    expect(output).toMatch(completed);
     const secrets = [
       APP.secret,
       token,

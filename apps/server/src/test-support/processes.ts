@@ -12,6 +12,11 @@ export interface ServerProcess {
   pid: number;
   /** Everything the process printed so far (JSON log lines and plain lines). */
   output(): string;
+  /**
+   * Waits (up to 2 s) until the output matches, and returns it. A log line is written after the
+   * answer it belongs to, and reaches this process through a pipe: read it only through this.
+   */
+  waitForOutput(pattern: RegExp | string): Promise<string>;
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -49,6 +54,13 @@ export function startServerProcess(
         url: match[1],
         pid: child.pid ?? -1,
         output: () => output,
+        waitForOutput: async (pattern) => {
+          const seen = () =>
+            typeof pattern === 'string' ? output.includes(pattern) : pattern.test(output);
+          for (let i = 0; i < 100 && !seen(); i += 1)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          return output;
+        },
         stop: (signal = 'SIGTERM') => {
           if (child.exitCode === null) child.kill(signal);
           return exited;
