@@ -9,7 +9,7 @@
  */
 import { WechatAuthError } from '../errors.js';
 import type { ContentVerdict } from '../wechat/client.js';
-import { openidOf } from './account.js';
+import { openidOf, userGone } from './account.js';
 import { avatarIdOf } from './avatar.js';
 import type { AuthDeps } from './deps.js';
 import type { CallerContext } from './sessions.js';
@@ -60,32 +60,77 @@ export async function screenText(
     );
 }
 
+/**
+ * A new cloud avatar (a cloud:// file ID) goes up for WeChat's image check instead of onto the
+ * profile: WeChat downloads it through a temporary link, and the wxa_media_check event (routed to
+ * the `mediacheck` cloud function) puts it on the profile when it passes. An avatar replaced while
+ * pending is deleted; the profile keeps its current avatar meanwhile.
+ */
+export async function submitCloudAvatar(
+  fileId: string,
+  caller: CallerContext,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'content' | 'cloudFiles' | 'log'>,
+): Promise<void> {
+  if (!deps.content || !deps.cloudFiles) return;
+  const openid = await openidOf(caller, deps);
+  const mediaUrl = await deps.cloudFiles.temporaryUrl(fileId);
+  const { traceId } = await deps.content.submitImage({ appid: caller.appid, openid, mediaUrl });
+  const before = await deps.store.users.findUser(caller.userId);
+  const now = deps.now();
+  const user = await deps.store.users.setPendingAvatar(
+    caller.userId,
+    { fileId, traceId, submittedAt: now },
+    now,
+  );
+  if (!user) throw userGone();
+  const replaced = before?.pendingAvatar?.fileId;
+  if (replaced !== undefined && replaced !== fileId && replaced !== user.profile.avatarUrl) {
+    // Best effort: a file left behind costs storage, not correctness.
+    await deps.cloudFiles
+      .delete([replaced])
+      .catch((error: unknown) =>
+        deps.log?.warn(
+          { event: 'cloud_file_left', userId: caller.userId, cause: String(error) },
+          'a replaced pending avatar could not be deleted from cloud storage',
+        ),
+      );
+  }
+}
+
 export type MediaCheckOutcome = 'approved' | 'removed' | 'left_pending' | 'unknown_trace';
 
 /** How long an event may wait for its trace id (stored right after WeChat answered the submit). */
 const TRACE_WAIT_MS = 1_000;
 
-/** Applies a wxa_media_check event to the avatar it concerns. */
+/**
+ * Applies a wxa_media_check event to the avatar it concerns: an upload of this server's
+ * (`store.avatars`), or a cloud avatar pending on its user (`pendingAvatar`).
+ */
 export async function applyMediaCheck(
   event: Readonly<Record<string, unknown>>,
-  deps: Pick<AuthDeps, 'store' | 'now' | 'log'>,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'log' | 'cloudFiles'>,
 ): Promise<MediaCheckOutcome> {
   const traceId = typeof event.trace_id === 'string' ? event.trace_id : '';
   if (!traceId) return 'unknown_trace';
-  let avatar = await deps.store.avatars.findByTraceId(traceId);
+  const find = async () =>
+    (await deps.store.avatars.findByTraceId(traceId)) ??
+    (await deps.store.users.findByPendingAvatar(traceId));
+  let found = await find();
   // WeChat may answer before the submitting request stored the trace id: wait for it a moment.
-  for (let waited = 0; !avatar && waited < TRACE_WAIT_MS; waited += 100) {
+  for (let waited = 0; !found && waited < TRACE_WAIT_MS; waited += 100) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    avatar = await deps.store.avatars.findByTraceId(traceId);
+    found = await find();
   }
-  if (!avatar) return 'unknown_trace';
+  if (!found) return 'unknown_trace';
+  const avatarId = 'userId' in found ? found.id : undefined;
+  const userId = 'userId' in found ? found.userId : found.id;
   const result = event.result as { suggest?: unknown; label?: unknown } | undefined;
   const errcode = Number(event.errcode ?? 0);
   if (errcode !== 0 || result?.suggest === 'review' || result?.suggest === undefined) {
     deps.log?.warn(
       {
         event: 'avatar_check_inconclusive',
-        avatarId: avatar.id,
+        ...(avatarId !== undefined ? { avatarId } : { userId }),
         errcode,
         suggest: result?.suggest,
       },
@@ -93,14 +138,33 @@ export async function applyMediaCheck(
     );
     return 'left_pending';
   }
-  if (result.suggest === 'pass') {
-    await deps.store.avatars.approve(avatar.id);
+  const passed = result.suggest === 'pass';
+  if (avatarId === undefined) return settleCloudAvatar(userId, traceId, passed, deps);
+  if (passed) {
+    await deps.store.avatars.approve(avatarId);
     return 'approved';
   }
   // Risky: the image goes, and so does the profile's link to it.
-  await deps.store.avatars.delete(avatar.id);
-  const user = await deps.store.users.findUser(avatar.userId);
-  if (user && avatarIdOf(user.profile.avatarUrl) === avatar.id)
-    await deps.store.users.clearFields(avatar.userId, ['avatarUrl'], deps.now());
+  await deps.store.avatars.delete(avatarId);
+  const user = await deps.store.users.findUser(userId);
+  if (user && avatarIdOf(user.profile.avatarUrl) === avatarId)
+    await deps.store.users.clearFields(userId, ['avatarUrl'], deps.now());
   return 'removed';
+}
+
+/** A cloud avatar's verdict: onto the profile, or deleted from cloud storage. */
+async function settleCloudAvatar(
+  userId: string,
+  traceId: string,
+  passed: boolean,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'cloudFiles'>,
+): Promise<MediaCheckOutcome> {
+  const pending = (await deps.store.users.findUser(userId))?.pendingAvatar;
+  if (!passed && pending?.traceId === traceId) {
+    // Deleted before the record lets go of it: a failure here leaves the check to WeChat's retry.
+    await deps.cloudFiles?.delete([pending.fileId]);
+  }
+  const settled = await deps.store.users.settlePendingAvatar(userId, traceId, passed, deps.now());
+  if (!settled) return 'unknown_trace';
+  return passed ? 'approved' : 'removed';
 }

@@ -10,9 +10,14 @@ export interface AuthLogger {
   warn(details: Record<string, unknown>, message: string): void;
 }
 
-/** Cloud storage, where the cloud runtime's avatars live (cloud.deleteFile). */
+/** Cloud storage, where the cloud runtime's avatars live (cloud.deleteFile, getTempFileURL). */
 export interface CloudFiles {
   delete(fileIds: readonly string[]): Promise<void>;
+  /**
+   * A temporary HTTPS link to the file, for WeChat's image check to download (a cloud:// ID is
+   * not downloadable); bad_request when there is no such file.
+   */
+  temporaryUrl(fileId: string): Promise<string>;
 }
 
 /** Everything a use-case may touch, passed in explicitly by the runtime adapter. */
@@ -26,6 +31,9 @@ export interface AuthDeps {
   log?: AuthLogger;
   /** WeChat's content security for nicknames and avatars; absent: nothing is checked. */
   content?: ContentSecurity;
-  /** Cloud storage (cloud runtime): an erased account's cloud:// avatar is deleted there. */
+  /**
+   * Cloud storage (cloud runtime): a new cloud:// avatar is checked through a temporary link, and
+   * an erased account's avatar files are deleted there.
+   */
   cloudFiles?: CloudFiles;
 }

@@ -101,9 +101,11 @@ export async function eraseAccount(
   if (!claimed) return false;
   // A cloud avatar lives in cloud storage: deleted first, so a failure leaves the account due
   // (and the next sweep tries again) instead of a file nobody can find any more.
-  const avatarUrl = claimed.profile.avatarUrl;
-  if (avatarUrl !== undefined && CLOUD_FILE_ID.test(avatarUrl) && deps.cloudFiles)
-    await deps.cloudFiles.delete([avatarUrl]);
+  // So does one still awaiting WeChat's image check.
+  const cloudAvatars = [claimed.profile.avatarUrl, claimed.pendingAvatar?.fileId].filter(
+    (url): url is string => url !== undefined && CLOUD_FILE_ID.test(url),
+  );
+  if (cloudAvatars.length > 0 && deps.cloudFiles) await deps.cloudFiles.delete(cloudAvatars);
   // An avatar stored before uploads had owners on record is found through the profile only.
   const profileAvatar = avatarIdOf(claimed.profile.avatarUrl);
   if (profileAvatar !== undefined) {

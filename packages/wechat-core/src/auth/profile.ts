@@ -10,7 +10,7 @@ import { loadUser, userGone } from './account.js';
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
 import { avatarIdOf } from './avatar.js';
-import { screenText } from './content.js';
+import { screenText, submitCloudAvatar } from './content.js';
 import { cleanNickname } from './nickname.js';
 import { CLOUD_FILE_ID, parseInput, profileInput } from './schemas.js';
 import type { CallerContext } from './sessions.js';
@@ -135,7 +135,7 @@ async function checkAvatar(
 export async function updateProfile(
   input: unknown,
   caller: CallerContext,
-  deps: Pick<AuthDeps, 'store' | 'now' | 'content' | 'log'>,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'content' | 'log' | 'cloudFiles'>,
   options: ProfileOptions = {},
 ): Promise<{ user: PublicUser }> {
   const parsed = parseInput(profileInput, input);
@@ -146,6 +146,21 @@ export async function updateProfile(
   // the legacy payload, are not: WeChat vouches for them).
   if ('nickname' in parsed && parsed.nickname !== undefined)
     await screenText('nickname', parsed.nickname, caller, deps);
+  // A new cloud avatar waits for WeChat's image check (the one on the profile is left alone).
+  let cloudAvatarPending = false;
+  if (
+    'avatarUrl' in parsed &&
+    parsed.avatarUrl !== undefined &&
+    options.cloudEnv !== undefined &&
+    deps.content &&
+    deps.cloudFiles
+  ) {
+    const current = (await loadUser(caller.userId, deps))?.profile.avatarUrl;
+    if (parsed.avatarUrl !== current) {
+      await submitCloudAvatar(parsed.avatarUrl, caller, deps);
+      cloudAvatarPending = true;
+    }
+  }
   if ('encryptedData' in parsed) {
     // Decrypt first: a stale key fails here as session_key_stale, before the signature check
     // would misreport it as tampering.
@@ -159,7 +174,9 @@ export async function updateProfile(
   }
   const profile: UserProfile = {
     ...(parsed.nickname !== undefined ? { nickname: parsed.nickname } : {}),
-    ...(parsed.avatarUrl !== undefined ? { avatarUrl: parsed.avatarUrl } : {}),
+    ...(parsed.avatarUrl !== undefined && !cloudAvatarPending
+      ? { avatarUrl: parsed.avatarUrl }
+      : {}),
   };
   return saveProfile(profile, caller, deps);
 }

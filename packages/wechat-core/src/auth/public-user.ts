@@ -20,6 +20,11 @@ export interface PublicUser {
   id: string;
   nickname?: string;
   avatarUrl?: string;
+  /**
+   * A new cloud avatar (file ID) awaiting WeChat's image check: shown to its owner only (every
+   * answer carrying a PublicUser goes to that user), on the profile once it passes.
+   */
+  avatarPending?: string;
   phone?: { purePhoneNumber: string; countryCode: string };
   /** While a deletion is pending (ISO 8601): the client offers to cancel it. */
   deletion?: DeletionInfo;
@@ -31,6 +36,7 @@ export function toPublicUser(user: UserRecord): PublicUser {
     id: user.id,
     ...(user.profile.nickname !== undefined ? { nickname: user.profile.nickname } : {}),
     ...(user.profile.avatarUrl !== undefined ? { avatarUrl: user.profile.avatarUrl } : {}),
+    ...(user.pendingAvatar ? { avatarPending: user.pendingAvatar.fileId } : {}),
     ...(user.phone
       ? {
           phone: {

@@ -539,10 +539,69 @@ export function describeStoreContract(
           { purePhoneNumber: '1', countryCode: '86', verifiedAt: at(1) },
           at(1),
         );
+        await store.users.setPendingAvatar(
+          user.id,
+          { fileId: 'cloud://env.1/p.png', traceId: `t-p-${user.id}`, submittedAt: at(1) },
+          at(1),
+        );
         const cleared = await store.users.clearFields(user.id, ['avatarUrl', 'phone'], at(2));
         expect(cleared?.profile).toEqual({ nickname: 'n' });
+        expect(cleared?.pendingAvatar).toBeUndefined();
         expect(cleared?.phone).toBeUndefined();
         expect((await store.users.findUser(user.id))?.profile).toEqual({ nickname: 'n' });
+      });
+
+      it('keeps a cloud avatar pending until its check settles, once, for the newest only', async () => {
+        const { user } = await firstLogin();
+        await store.users.updateProfile(user.id, { avatarUrl: 'cloud://env.1/old.png' }, at(0));
+        const first = {
+          fileId: 'cloud://env.1/a.png',
+          traceId: `t-a-${user.id}`,
+          submittedAt: at(1),
+        };
+        const set = await store.users.setPendingAvatar(user.id, first, at(1));
+        expect(set?.pendingAvatar).toEqual(first);
+        expect(set?.profile.avatarUrl).toBe('cloud://env.1/old.png');
+        expect((await store.users.findByPendingAvatar(first.traceId))?.id).toBe(user.id);
+        expect(await store.users.findByPendingAvatar('no-such-trace')).toBeNull();
+        // A newer upload replaces it: the first check's verdict then changes nothing.
+        const second = {
+          fileId: 'cloud://env.1/b.png',
+          traceId: `t-b-${user.id}`,
+          submittedAt: at(2),
+        };
+        await store.users.setPendingAvatar(user.id, second, at(2));
+        expect(await store.users.findByPendingAvatar(first.traceId)).toBeNull();
+        expect(
+          await store.users.settlePendingAvatar(user.id, first.traceId, true, at(3)),
+        ).toBeNull();
+        expect((await store.users.findUser(user.id))?.profile.avatarUrl).toBe(
+          'cloud://env.1/old.png',
+        );
+        // Approved: on the profile, no longer pending; a replay finds nothing to settle.
+        const approved = await store.users.settlePendingAvatar(
+          user.id,
+          second.traceId,
+          true,
+          at(4),
+        );
+        expect(approved?.profile.avatarUrl).toBe(second.fileId);
+        expect(approved?.pendingAvatar).toBeUndefined();
+        expect((await store.users.findUser(user.id))?.pendingAvatar).toBeUndefined();
+        expect(
+          await store.users.settlePendingAvatar(user.id, second.traceId, false, at(5)),
+        ).toBeNull();
+        // Refused: dropped, the profile keeps what it had.
+        const third = {
+          fileId: 'cloud://env.1/c.png',
+          traceId: `t-c-${user.id}`,
+          submittedAt: at(6),
+        };
+        await store.users.setPendingAvatar(user.id, third, at(6));
+        const refused = await store.users.settlePendingAvatar(user.id, third.traceId, false, at(7));
+        expect(refused?.profile.avatarUrl).toBe(second.fileId);
+        expect(refused?.pendingAvatar).toBeUndefined();
+        expect(await store.users.setPendingAvatar('no-such-user', third, at(8))).toBeNull();
       });
     });
 

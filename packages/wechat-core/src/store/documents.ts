@@ -8,6 +8,7 @@ import type {
   ConsentRecord,
   IdentityRecord,
   OAuthTokens,
+  PendingAvatar,
   UserProfile,
   UserRecord,
   VerifiedPhone,
@@ -19,6 +20,7 @@ export interface UserDoc {
   profile: UserProfile;
   phone?: VerifiedPhone;
   deletion?: AccountDeletion;
+  pendingAvatar?: PendingAvatar;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -82,6 +84,7 @@ export function toUser(doc: UserDoc): UserRecord {
     profile: { ...doc.profile },
     ...(doc.phone ? { phone: { ...doc.phone } } : {}),
     ...(doc.deletion?.deleteAt ? { deletion: { ...doc.deletion } } : {}),
+    ...(doc.pendingAvatar?.traceId ? { pendingAvatar: { ...doc.pendingAvatar } } : {}),
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
   };

@@ -208,6 +208,13 @@ async function createIndexes(db: Db): Promise<void> {
       { 'deletion.deleteAt': 1 },
       { partialFilterExpression: { 'deletion.deleteAt': { $type: 'date' } } },
     );
+  // A cloud avatar's image check, found by the trace id of its wxa_media_check event.
+  await db
+    .collection('users')
+    .createIndex(
+      { 'pendingAvatar.traceId': 1 },
+      { partialFilterExpression: { 'pendingAvatar.traceId': { $type: 'string' } } },
+    );
   // A user's uploads, newest first (avatar pruning); GridFS indexes only filename and date.
   await db.collection('avatars.files').createIndex({ 'metadata.userId': 1, uploadDate: -1 });
   await db

@@ -36,6 +36,7 @@ import type {
   LoginUpsertInput,
   LoginUpsertResult,
   OAuthTokens,
+  PendingAvatar,
   RewardGrant,
   RewardRepository,
   SessionRecord,
@@ -272,6 +273,8 @@ class Users implements UserRepository {
     now: Date,
   ): Promise<UserRecord | null> {
     const unset = fields.map((field) => (field === 'phone' ? 'phone' : `profile.${field}`));
+    // The avatar taken back includes one still awaiting its image check.
+    if (fields.includes('avatarUrl')) unset.push('pendingAvatar');
     const doc = await this.users.updateOne({ _id: id }, { set: { updatedAt: now }, unset });
     return doc ? toUser(doc) : null;
   }
@@ -319,6 +322,44 @@ class Users implements UserRepository {
   async dueForErasure(now: Date, limit: number): Promise<string[]> {
     const due = await this.users.find({ 'deletion.deleteAt': { $lte: now } }, { limit });
     return due.map((doc) => doc._id);
+  }
+
+  async setPendingAvatar(
+    id: string,
+    pending: PendingAvatar,
+    now: Date,
+  ): Promise<UserRecord | null> {
+    const { fileId, traceId, submittedAt } = pending;
+    const doc = await this.users.updateOne(
+      { _id: id },
+      { set: { pendingAvatar: { fileId, traceId, submittedAt }, updatedAt: now } },
+    );
+    return doc ? toUser(doc) : null;
+  }
+
+  async findByPendingAvatar(traceId: string): Promise<UserRecord | null> {
+    const [doc] = await this.users.find({ 'pendingAvatar.traceId': traceId }, { limit: 1 });
+    return doc ? toUser(doc) : null;
+  }
+
+  async settlePendingAvatar(
+    id: string,
+    traceId: string,
+    approved: boolean,
+    now: Date,
+  ): Promise<UserRecord | null> {
+    const pending = await this.users.findOne({ _id: id, 'pendingAvatar.traceId': traceId });
+    const fileId = pending?.pendingAvatar?.fileId;
+    if (fileId === undefined) return null;
+    // Conditional on the trace id: a replay, or a check a newer upload replaced, changes nothing.
+    const doc = await this.users.updateOne(
+      { _id: id, 'pendingAvatar.traceId': traceId },
+      {
+        set: { ...(approved ? { 'profile.avatarUrl': fileId } : {}), updatedAt: now },
+        unset: ['pendingAvatar'],
+      },
+    );
+    return doc ? toUser(doc) : null;
   }
 }
 

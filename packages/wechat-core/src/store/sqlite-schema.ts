@@ -77,6 +77,9 @@ export const TABLES: Readonly<Record<CollectionName, TableSpec>> = {
       col('deletion.deleteAt', 'deletion_delete_at', 'date'),
       col('deletion.reason', 'deletion_reason'),
       col('deletion.purgeStartedAt', 'deletion_purge_started_at', 'date'),
+      col('pendingAvatar.fileId', 'pending_avatar_file_id'),
+      col('pendingAvatar.traceId', 'pending_avatar_trace_id'),
+      col('pendingAvatar.submittedAt', 'pending_avatar_submitted_at', 'date'),
       col('createdAt', 'created_at', 'date'),
       col('updatedAt', 'updated_at', 'date'),
     ],
@@ -246,5 +249,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE avatars ADD COLUMN review_check_key TEXT;
   ALTER TABLE avatars ADD COLUMN review_trace_id TEXT;
   CREATE INDEX avatars_trace ON avatars (review_trace_id) WHERE review_trace_id IS NOT NULL;
+  `,
+  // 5: a cloud avatar awaiting WeChat's image check (kept by the cloud functions; every driver
+  // keeps the same user fields and passes the same contract).
+  `
+  ALTER TABLE users ADD COLUMN pending_avatar_file_id TEXT;
+  ALTER TABLE users ADD COLUMN pending_avatar_trace_id TEXT;
+  ALTER TABLE users ADD COLUMN pending_avatar_submitted_at INTEGER;
+  CREATE INDEX users_pending_avatar ON users (pending_avatar_trace_id)
+    WHERE pending_avatar_trace_id IS NOT NULL;
   `,
 ];

@@ -28,6 +28,16 @@ export interface AccountDeletion {
   purgeStartedAt?: Date;
 }
 
+/**
+ * A cloud avatar (a cloud storage file ID) awaiting WeChat's image check: it goes on the profile
+ * only when the wxa_media_check event with this trace id says pass.
+ */
+export interface PendingAvatar {
+  fileId: string;
+  traceId: string;
+  submittedAt: Date;
+}
+
 export interface UserRecord {
   id: string;
   unionid?: string;
@@ -35,6 +45,8 @@ export interface UserRecord {
   phone?: VerifiedPhone;
   /** Present while a deletion is pending. */
   deletion?: AccountDeletion;
+  /** Present while a cloud avatar awaits WeChat's image check (one at a time: the newest). */
+  pendingAvatar?: PendingAvatar;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -143,7 +155,7 @@ export interface UserRepository {
   identitiesOfUser(userId: string): Promise<IdentityRecord[]>;
   /**
    * Removes profile fields (nickname, avatar: WeChat reported the user revoked them) and/or the
-   * phone; null when there is no such user.
+   * phone; null when there is no such user. Clearing the avatar drops a pending one too.
    */
   clearFields(
     id: string,
@@ -167,6 +179,20 @@ export interface UserRepository {
   claimErasure(id: string, now: Date): Promise<UserRecord | null>;
   /** Ids of users whose deletion is due at `now`, at most `limit`. */
   dueForErasure(now: Date, limit: number): Promise<string[]>;
+  /** Puts a cloud avatar up for WeChat's image check, in place of any earlier one pending. */
+  setPendingAvatar(id: string, pending: PendingAvatar, now: Date): Promise<UserRecord | null>;
+  /** The user whose pending avatar has this trace id. */
+  findByPendingAvatar(traceId: string): Promise<UserRecord | null>;
+  /**
+   * Ends the image check with this trace id: `approved`, the avatar goes on the profile; else it
+   * is dropped. Null when that check is no longer pending (settled, or replaced by a newer one).
+   */
+  settlePendingAvatar(
+    id: string,
+    traceId: string,
+    approved: boolean,
+    now: Date,
+  ): Promise<UserRecord | null>;
 }
 
 export interface RewardGrant {
