@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles one cloud function with wechat-core into a folder WeChat DevTools uploads as is:
 // index.js (CommonJS, minified), package.json (depends on wx-server-sdk only) and config.json,
-// written under the mini-program's cloudfunctionRoot. Usage: node build.mjs <login|userinfo|phone|rewards|account>
+// written under the mini-program's cloudfunctionRoot. Usage: node build.mjs <login|userinfo|phone|rewards|account|mediacheck>
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -10,8 +10,8 @@ import { cloudfunctionRoot } from './cloudfunction-root.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const name = process.argv[2];
-if (!['login', 'userinfo', 'phone', 'rewards', 'account'].includes(name ?? '')) {
-  process.stderr.write('usage: node build.mjs <login|userinfo|phone|rewards|account>\n');
+if (!['login', 'userinfo', 'phone', 'rewards', 'account', 'mediacheck'].includes(name ?? '')) {
+  process.stderr.write('usage: node build.mjs <login|userinfo|phone|rewards|account|mediacheck>\n');
   process.exit(2);
 }
 

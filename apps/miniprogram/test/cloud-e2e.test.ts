@@ -2,8 +2,9 @@
  * Cloud mode end to end, as the profile page drives it: the client's AuthService over its
  * CloudTransport calls the built cloud functions (the folders DevTools uploads) next to the
  * wx-server-sdk stand-in; the chosen avatar goes to "cloud storage" (wx.cloud.uploadFile answers
- * a file ID of this environment), and that file ID travels through the userinfo function into the
- * environment's cloud database.
+ * a file ID of this environment), and that file ID travels through the userinfo function to
+ * WeChat's image check, whose verdict (routed to the mediacheck function) puts it on the profile
+ * in the environment's cloud database.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -27,6 +28,7 @@ describe('cloud mode, client to cloud database', () => {
       userinfo: await harness.load('userinfo'),
       account: await harness.load('account'),
     };
+    const mediacheck = await harness.load('mediacheck');
     // The user opened the mini-program (WeChat's content check of the nickname needs that).
     await harness.visit('oCloudEndToEnd00000000000001');
     setCaller({ openid: 'oCloudEndToEnd00000000000001', appid: APP.appid });
@@ -40,9 +42,9 @@ describe('cloud mode, client to cloud database', () => {
       // What wx.cloud.uploadFile answers: cloud://<env>.<bucket>/<cloudPath>.
       uploadFile: ({ cloudPath }) => {
         uploads.push(cloudPath);
-        return Promise.resolve({
-          fileID: `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/${cloudPath}`,
-        });
+        const fileID = `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/${cloudPath}`;
+        harness.putFile(fileID);
+        return Promise.resolve({ fileID });
       },
       CloudID: (cloudID) => ({ cloudID }),
     };
@@ -55,7 +57,13 @@ describe('cloud mode, client to cloud database', () => {
     const avatarUrl = await auth.uploadAvatar('wxfile://tmp_chosen_avatar.png');
     expect(uploads).toHaveLength(1);
     const { user } = await auth.request('userinfo', { nickname: '云端用户', avatarUrl });
-    expect(user).toMatchObject({ nickname: '云端用户', avatarUrl });
+    // The avatar waits for WeChat's image check; its owner is shown it meanwhile.
+    expect(user).toMatchObject({ nickname: '云端用户', avatarPending: avatarUrl });
+    expect(user).not.toHaveProperty('avatarUrl');
+    // WeChat's verdict, routed to the mediacheck function, puts it on the profile.
+    expect(await harness.routeMediaChecks(mediacheck)).toEqual(['success']);
+    setCaller({ openid: 'oCloudEndToEnd00000000000001', appid: APP.appid });
+    expect((await auth.request('me', undefined)).user).toMatchObject({ avatarUrl });
 
     const stored = harness.database.dump('users', { env: CLOUD_ENV }) ?? [];
     expect(stored.find((doc) => doc._id === user.id)?.profile).toEqual({

@@ -357,6 +357,18 @@ describe('pages', () => {
       },
     ]);
     expect(text(profile)).toContain('已保存');
+    expect(text(profile)).not.toContain('审核');
+  });
+
+  it('profile shows its owner a cloud avatar awaiting WeChat’s image check, and says so', async () => {
+    const pending = 'cloud://env-1.7465-env-1-1250000000/avatars/new.png';
+    fakeApp({ me: () => Promise.resolve({ user: { ...USER, avatarPending: pending } }) });
+    const profile = render('pages/profile/profile');
+    profile.instance.onShow?.();
+    await simulate.sleep(10);
+    expect(profile.querySelector('.placeholder')).toBeUndefined();
+    expect((profile.instance.data as { avatarUrl?: string }).avatarUrl).toBe(pending);
+    expect(text(profile)).toContain('新头像审核通过后他人可见');
   });
 
   it('profile never saves a nickname WeChat refused, and keeps the legacy button off', async () => {

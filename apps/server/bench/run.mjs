@@ -390,7 +390,7 @@ try {
 
   // ---- cold start of the built cloud functions ----
   const cfRoot = join(root, 'apps/miniprogram/cloudfunctions');
-  for (const name of ['login', 'userinfo', 'phone', 'rewards', 'account']) {
+  for (const name of ['login', 'userinfo', 'phone', 'rewards', 'account', 'mediacheck']) {
     const dir = join(cfRoot, name);
     const size = await folderSize(dir).catch(() => Number.NaN);
     row(

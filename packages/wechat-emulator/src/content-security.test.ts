@@ -75,5 +75,17 @@ describe('media_check_async v2', () => {
         delivered: false,
       }) as unknown,
     ]);
+    // The message as a cloud function routed wxa_media_check would receive it.
+    expect(checks[0]?.event).toMatchObject({
+      MsgType: 'event',
+      Event: 'wxa_media_check',
+      FromUserName: openid,
+      appid: APP.appid,
+      trace_id: answer.trace_id,
+      version: 2,
+      errcode: -1008,
+      CreateTime: expect.any(Number) as unknown,
+      ToUserName: expect.stringMatching(/^gh_/) as unknown,
+    });
   });
 });

@@ -12,7 +12,10 @@
  *   Event "wxa_media_check", appid, trace_id, version 2, detail[], errcode, errmsg, result.
  * Not reproduced: WeChat's judgement itself (a test sets the verdicts: words for text, a queue
  * for images; pass otherwise), the 4000/min and 2000/min quotas, audio (media_type 1 is accepted
- * and judged like an image), the up-to-30-minute delay (the event follows the download at once).
+ * and judged like an image), the up-to-30-minute delay (the event follows the download at once),
+ * and routing the event to a cloud function (云开发 消息推送): the event is kept on the check
+ * (`GET /__control/media-checks`), and the cloud functions' tests hand it to theirs.
+ * @see https://developers.weixin.qq.com/miniprogram/dev/wxcloudservice/wxcloud/guide/functions/openapi.md
  * @see https://developers.weixin.qq.com/miniprogram/dev/server/API/sec-center/sec-check/api_msgseccheck.html
  * @see https://developers.weixin.qq.com/miniprogram/dev/server/API/sec-center/sec-check/api_mediacheckasync.html
  */
@@ -39,6 +42,11 @@ export interface MediaCheck {
   suggest?: Suggest;
   /** Whether the event reached the app's message-push URL. */
   delivered?: boolean;
+  /**
+   * The wxa_media_check message, once judged: what the push carries (decrypted), and what a cloud
+   * function routed this event receives (tests of the cloud functions deliver it themselves).
+   */
+  event?: Record<string, unknown>;
 }
 
 export class ContentChecks {
@@ -167,6 +175,7 @@ async function judgeMedia(state: EmulatorState, check: MediaCheck): Promise<void
         }
       : { detail: [], errcode: -1008, errmsg: 'media download error' }),
   };
+  check.event = state.push.envelope(check.appid, event);
   if (!state.push.configOf(check.appid)) {
     check.delivered = false;
     return;

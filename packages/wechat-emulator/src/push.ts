@@ -98,14 +98,22 @@ export class MessagePush {
   }
 
   /** The request WeChat would send for this event (envelope fields filled in when absent). */
-  build(appid: string, config: PushConfig, event: Record<string, unknown>): PushRequest {
-    const fields = {
+  /**
+   * The message as WeChat sends it, before any encryption: what a cloud function configured for
+   * this event receives as its `event` (JSON only).
+   */
+  envelope(appid: string, event: Record<string, unknown>): Record<string, unknown> {
+    return {
       ToUserName: `gh_${createHash('sha1').update(appid).digest('hex').slice(0, 12)}`,
       FromUserName: typeof event.OpenID === 'string' ? event.OpenID : 'o_wechat_platform',
       CreateTime: Math.floor(this.now() / 1000),
       MsgType: 'event',
       ...event,
     };
+  }
+
+  build(appid: string, config: PushConfig, event: Record<string, unknown>): PushRequest {
+    const fields = this.envelope(appid, event);
     const timestamp = String(Math.floor(this.now() / 1000));
     const nonce = String(randomBytes(4).readUInt32BE());
     const url = new URL(config.url);

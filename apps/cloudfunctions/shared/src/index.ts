@@ -42,6 +42,16 @@ export function callerIdentity(): CloudCaller {
   return { appid, openid, ...(unionid ? { unionid } : {}), ...(env ? { env } : {}) };
 }
 
+/**
+ * What triggered this invocation (getWXContext().SOURCE: `wx_client`, `wx_trigger`...), then each
+ * function it passed through (`wx_client,scf`).
+ * @see https://developers.weixin.qq.com/minigame/dev/wxcloud/reference-sdk-api/utils/Cloud.getWXContext.md
+ */
+export function invocationSources(): string[] {
+  const source = cloud.getWXContext().SOURCE;
+  return typeof source === 'string' && source ? source.split(',') : [];
+}
+
 let opened: Promise<Store> | undefined;
 
 /**
@@ -197,8 +207,33 @@ export const cloudContentSecurity: ContentSecurity = {
   },
 };
 
-/** Cloud storage files of an erased account (its avatar) go with it. */
+/** How long WeChat's image check may take to download an avatar: it answers within 30 minutes. */
+const CHECK_LINK_SECONDS = 3600;
+
+/**
+ * Cloud storage: an avatar's temporary link for WeChat's image check, and the files of an erased
+ * account (its avatars) deleted with it.
+ */
 export const cloudFiles: CloudFiles = {
+  async temporaryUrl(fileId) {
+    let answer;
+    try {
+      answer = await cloud.getTempFileURL({
+        fileList: [{ fileID: fileId, maxAge: CHECK_LINK_SECONDS }],
+      });
+    } catch (error) {
+      throw new WechatAuthError('store_unavailable', 'cloud storage: getTempFileURL failed', {
+        cause: error,
+      });
+    }
+    const [file] = answer.fileList;
+    if (file?.status !== 0 || !/^https?:\/\//.test(file.tempFileURL))
+      throw new WechatAuthError(
+        'bad_request',
+        'avatarUrl: no such file in cloud storage (upload it with wx.cloud.uploadFile first)',
+      );
+    return file.tempFileURL;
+  },
   async delete(fileIds) {
     if (fileIds.length === 0) return;
     let answer;

@@ -62,6 +62,16 @@ declare module 'wx-server-sdk' {
   export function deleteFile(option: { fileList: string[] }): Promise<{
     fileList: { fileID: string; status: number; errMsg: string }[];
   }>;
+  /**
+   * Temporary HTTPS links to cloud storage files (at most 50; maxAge in seconds, at most a day);
+   * each answers its own status (0: a link).
+   * @see https://developers.weixin.qq.com/miniprogram/dev/wxcloudservice/wxcloud/reference-sdk-api/storage/Cloud.getTempFileURL.md
+   */
+  export function getTempFileURL(option: {
+    fileList: (string | { fileID: string; maxAge?: number })[];
+  }): Promise<{
+    fileList: { fileID: string; tempFileURL: string; status: number; errMsg: string }[];
+  }>;
 
   // ---- Cloud database (wx-server-sdk src/api/database, over @cloudbase/database 1.4.3) ----
 

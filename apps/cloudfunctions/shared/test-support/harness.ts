@@ -3,7 +3,7 @@
  * the wx-server-sdk stand-in as its node_modules/wx-server-sdk, and sets the invocation's context
  * the way the cloud runtime does: WX_CONTEXT_KEYS and the WX_* variables.
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,11 +34,45 @@ export interface CloudHarness {
   emulator: EmulatorProcess;
   /** The cloud database every loaded function shares (one per process, as in one env). */
   database: StandinDatabase;
-  load(name: 'login' | 'userinfo' | 'phone' | 'rewards' | 'account'): Promise<CloudMain>;
+  /**
+   * The built function, as uploaded; `config` replaces its config.json (a deployment whose
+   * declared permissions differ).
+   */
+  load(
+    name: 'login' | 'userinfo' | 'phone' | 'rewards' | 'account' | 'mediacheck',
+    options?: { config?: Record<string, unknown> },
+  ): Promise<CloudMain>;
   /** The user opens the mini-program (wx.login): WeChat's content checks need a visit in 2 h. */
   visit(openid: string): Promise<void>;
   /** Cloud storage files deleted so far (cloud.deleteFile). */
   deletedFiles(): string[];
+  /** What wx.cloud.uploadFile does: the file is in the environment's storage under this ID. */
+  putFile(fileID: string, bytes?: Uint8Array): void;
+  /** Whether a file is (still) in cloud storage. */
+  hasFile(fileID: string): boolean;
+  /**
+   * Does what the cloud does with a wxa_media_check routed to a function (云开发 消息推送): hands
+   * each image check WeChat judged since the last call to `mediacheck`, as its event, with no
+   * user calling. Answers what the function returned, in order.
+   */
+  routeMediaChecks(mediacheck: CloudMain): Promise<unknown[]>;
+}
+
+/** A tiny PNG: the bytes WeChat's image check downloads. */
+export const PNG_BYTES = new Uint8Array([
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52,
+]);
+
+interface StandinFiles {
+  put(fileID: string, bytes: Uint8Array, contentType?: string): void;
+  has(fileID: string): boolean;
+  deleted(): string[];
+}
+
+function standinFiles(): StandinFiles {
+  const standin = fileURLToPath(new URL('./wx-server-sdk/index.js', import.meta.url));
+  const sdk = createRequire(standin)(standin) as { __standin: { files: StandinFiles } };
+  return sdk.__standin.files;
 }
 
 /** What the runtime sets for one invocation by this user. */
@@ -52,19 +86,25 @@ export function setCaller(
     'WX_UNIONID',
     'WX_CLIENTIP',
     'TCB_ENV',
+    'TCB_SOURCE',
   ])
     delete process.env[key];
+  process.env.TCB_ENV = CLOUD_ENV;
   if (!caller) return;
   process.env.WX_CONTEXT_KEYS = 'WX_OPENID,WX_APPID,WX_UNIONID,WX_CLIENTIP,WX_API_TOKEN';
   process.env.WX_OPENID = caller.openid;
   process.env.WX_APPID = caller.appid ?? APP.appid;
   if (caller.unionid) process.env.WX_UNIONID = caller.unionid;
   process.env.WX_CLIENTIP = '10.0.0.1';
-  process.env.TCB_ENV = CLOUD_ENV;
+  // A call from the mini-program (getWXContext().SOURCE).
+  process.env.TCB_SOURCE = 'wx_client';
 }
 
 export function useCloudHarness(): CloudHarness {
-  const state: { emulator?: EmulatorProcess; root?: string } = {};
+  const state: { emulator?: EmulatorProcess; root?: string; routed: Set<string>; loads: number } = {
+    routed: new Set(),
+    loads: 0,
+  };
   beforeAll(async () => {
     state.emulator = await startEmulatorProcess({ apps: [APP] });
     state.root = await mkdtemp(join(tmpdir(), 'wxlogin-cloud-'));
@@ -91,17 +131,28 @@ export function useCloudHarness(): CloudHarness {
       if (!state.emulator) throw new Error('emulator not started');
       await state.emulator.control.mintLoginCode({ appid: APP.appid, openid });
     },
-    deletedFiles() {
-      const standin = fileURLToPath(new URL('./wx-server-sdk/index.js', import.meta.url));
-      const sdk = createRequire(standin)(standin) as {
-        __standin: { files: { deleted(): string[] } };
-      };
-      return sdk.__standin.files.deleted();
+    deletedFiles: () => standinFiles().deleted(),
+    putFile: (fileID, bytes = PNG_BYTES) => standinFiles().put(fileID, bytes),
+    hasFile: (fileID) => standinFiles().has(fileID),
+    async routeMediaChecks(mediacheck) {
+      if (!state.emulator) throw new Error('emulator not started');
+      const { checks } = await state.emulator.control.mediaChecks();
+      const answers: unknown[] = [];
+      for (const check of checks) {
+        if (!check.event || state.routed.has(check.traceId)) continue;
+        state.routed.add(check.traceId);
+        setCaller(undefined);
+        answers.push(await mediacheck(check.event, {}));
+      }
+      return answers;
     },
-    async load(name) {
+    async load(name, options) {
       if (!state.root) throw new Error('harness not started');
-      const dir = join(state.root, name);
+      state.loads += 1;
+      const dir = join(state.root, options?.config ? `${name}-${state.loads}` : name);
       await cp(join(await cloudfunctionRoot(), name), dir, { recursive: true });
+      if (options?.config)
+        await writeFile(join(dir, 'config.json'), JSON.stringify(options.config));
       const standin = fileURLToPath(new URL('./wx-server-sdk', import.meta.url));
       await cp(standin, join(dir, 'node_modules', 'wx-server-sdk'), { recursive: true });
       const loaded = createRequire(join(dir, 'index.js'))(join(dir, 'index.js')) as {

@@ -15,11 +15,16 @@ describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () 
     await harness.visit('oCloudUserinfo00000000000001');
     setCaller({ openid: 'oCloudUserinfo00000000000001' });
     const fileId = `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/c.png`;
+    harness.putFile(fileId);
     const result = await main(
       { nickname: '云端用户', avatarUrl: fileId, userInfo: { appId: APP.appid, openId: 'x' } },
       {},
     );
-    expect(result).toMatchObject({ ok: true, user: { nickname: '云端用户', avatarUrl: fileId } });
+    // The avatar awaits WeChat's image check (see the mediacheck function's tests).
+    expect(result).toMatchObject({
+      ok: true,
+      user: { nickname: '云端用户', avatarPending: fileId },
+    });
   });
 
   it('checks a nickname with security.msgSecCheck first: risky is content_rejected, nothing stored', async () => {
@@ -52,19 +57,41 @@ describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () 
     }
   });
 
-  it("accepts an avatar uploaded to this environment's cloud storage (its file ID)", async () => {
+  it("submits an avatar uploaded to this environment's cloud storage to WeChat's image check", async () => {
     const main = await harness.load('userinfo');
-    setCaller({ openid: 'oCloudUserinfoAvatar00000001' });
+    const openid = 'oCloudUserinfoAvatar00000001';
+    await harness.visit(openid);
+    setCaller({ openid });
     const fileId = `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/oCloud/1.png`;
+    harness.putFile(fileId);
     expect(await main({ avatarUrl: fileId }, {})).toMatchObject({
       ok: true,
-      user: { avatarUrl: fileId },
+      user: { avatarPending: fileId },
     });
-    // It is stored as the profile's avatar, in this environment's database.
+    // Pending on the user in this environment's database, under the check's trace id.
     const users = harness.database.dump('users', { env: CLOUD_ENV }) ?? [];
-    expect(users.some((u) => (u.profile as { avatarUrl?: string }).avatarUrl === fileId)).toBe(
-      true,
+    const user = users.find(
+      (u) => (u.pendingAvatar as { fileId?: string } | undefined)?.fileId === fileId,
     );
+    const { checks } = await harness.emulator.control.mediaChecks();
+    expect(checks.map((c) => c.traceId)).toContain(
+      (user?.pendingAvatar as { traceId?: string } | undefined)?.traceId,
+    );
+  });
+
+  it('needs security.mediaCheckAsync in config.json: the cloud refuses undeclared APIs', async () => {
+    const main = await harness.load('userinfo', {
+      config: { permissions: { openapi: ['security.msgSecCheck'] } },
+    });
+    const openid = 'oCloudUserinfoNoPermission01';
+    await harness.visit(openid);
+    setCaller({ openid });
+    const fileId = `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/oCloud/2.png`;
+    harness.putFile(fileId);
+    expect(await main({ avatarUrl: fileId }, {})).toMatchObject({
+      ok: false,
+      error: { code: 'wechat_unavailable' },
+    });
   });
 
   it.each([

@@ -5,9 +5,12 @@
 // - openapi calls resolve the camelCased WeChat answer with errCode 0 and errMsg "<api>:ok", and
 //   reject with { errCode, errMsg: "<api>:fail <errmsg>" } as CloudSDKError does.
 // - database() is the cloud database of ./database.js (see the list of what it reproduces there).
+// - an openapi call the function's config.json does not declare (permissions.openapi) is refused
+//   with errCode -604101, as the cloud does (its errMsg wording here is assumed);
 // - openapi input goes through the SDK's camelCase -> snake_case conversion (mediaUrl ->
 //   media_url); security.msgSecCheck / mediaCheckAsync call the emulator's content security.
-// - deleteFile answers per file (see below); no other storage call is reproduced.
+// - getTempFileURL and deleteFile are the cloud storage of ./storage.js (see its list); no other
+//   storage call is reproduced.
 // Where the real cloud calls WeChat with the function's own app credentials, this calls the
 // emulator given by WXSTANDIN_API_ORIGIN with WXSTANDIN_APPID / WXSTANDIN_SECRET.
 
@@ -15,7 +18,10 @@ const DYNAMIC_CURRENT_ENV = Symbol.for('DYNAMIC_CURRENT_ENV');
 const WX_PREFIX = 'WX_';
 const CONTEXT_KEYS_BLACKLIST = ['API_TOKEN', 'TRIGGER_API_TOKEN_V0'];
 
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
 const { createDatabaseApi } = require('./database.js');
+const { createStorageApi } = require('./storage.js');
 
 let initialized = false;
 let cloudConfig = {};
@@ -75,9 +81,29 @@ async function wechat(path, init) {
   return JSON.parse(await response.text());
 }
 
+/**
+ * The openapi names the function's config.json declares (permissions.openapi): the cloud refuses
+ * any other with -604101. The function's folder is two up from node_modules/wx-server-sdk.
+ * @see https://developers.weixin.qq.com/miniprogram/dev/wxcloud/guide/openapi/openapi.html
+ */
+function declaredOpenApis() {
+  try {
+    const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'config.json'), 'utf8'));
+    const list = config?.permissions?.openapi;
+    return Array.isArray(list) ? list : [];
+  } catch {
+    return [];
+  }
+}
+
 async function callOpenApi(api, path, body) {
   if (!initialized)
     throw new CloudSDKError(-1, `${api}:fail Cloud API isn't enabled, please call init first`);
+  if (!declaredOpenApis().includes(api.replace(/^openapi\./, '')))
+    throw new CloudSDKError(
+      -604101,
+      `${api}:fail -604101 function has no permission to call this API`,
+    );
   const token = await wechat('/cgi-bin/stable_token', {
     method: 'POST',
     body: JSON.stringify({
@@ -123,36 +149,12 @@ const openapi = {
   },
 };
 
-// Cloud storage: only deletion is reproduced (cloud.deleteFile answers per file; an ID of another
-// environment or not a cloud:// ID is answered with a non-zero status, not an exception). The
-// files deleted are kept for tests, shared by every copy of this module like the database.
-const FILES_KEY = Symbol.for('wx-server-sdk-standin.files');
-function filesState() {
-  globalThis[FILES_KEY] ??= { deleted: [] };
-  return globalThis[FILES_KEY];
-}
-
-async function deleteFile(option) {
-  if (!initialized)
-    throw new CloudSDKError(-1, "deleteFile:fail Cloud API isn't enabled, please call init first");
-  const fileList = option?.fileList;
-  if (!Array.isArray(fileList) || fileList.length === 0 || fileList.length > 50)
-    throw new CloudSDKError(-501007, 'deleteFile:fail fileList must be 1 to 50 file IDs');
-  return {
-    fileList: fileList.map((fileID) => {
-      const ok = typeof fileID === 'string' && fileID.startsWith('cloud://');
-      if (ok) filesState().deleted.push(fileID);
-      return ok
-        ? { fileID, status: 0, errMsg: 'ok' }
-        : { fileID, status: -503003, errMsg: 'invalid fileID' };
-    }),
-    errMsg: 'deleteFile:ok',
-  };
-}
+const storageApi = createStorageApi({ isInitialized: () => initialized, CloudSDKError });
 
 module.exports = {
   init,
-  deleteFile,
+  deleteFile: storageApi.deleteFile,
+  getTempFileURL: storageApi.getTempFileURL,
   getWXContext,
   openapi,
   database: databaseApi.database,
@@ -161,6 +163,6 @@ module.exports = {
   // Test-only, not part of wx-server-sdk: database controls shared by every copy in the process.
   __standin: {
     database: databaseApi.control,
-    files: { deleted: () => [...filesState().deleted], reset: () => (filesState().deleted = []) },
+    files: storageApi.control,
   },
 };

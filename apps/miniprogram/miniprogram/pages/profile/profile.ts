@@ -6,6 +6,13 @@ import { legacyProfileButton } from '../../config.js';
 import { isClientError } from '../../services/errors.js';
 import { describeError } from '../../services/messages.js';
 
+/** In cloud mode a new avatar waits for WeChat's image check; its owner sees it meanwhile. */
+const AVATAR_PENDING = '新头像审核通过后他人可见';
+
+function shownAvatar(user: { avatarUrl?: string; avatarPending?: string }): string {
+  return user.avatarPending ?? user.avatarUrl ?? '';
+}
+
 Component({
   data: {
     avatarUrl: '',
@@ -26,7 +33,11 @@ Component({
       void auth.prepareForEncryptedData().catch(() => undefined);
       auth.request('me', undefined).then(
         ({ user }) =>
-          this.setData({ avatarUrl: user.avatarUrl ?? '', nickname: user.nickname ?? '' }),
+          this.setData({
+            avatarUrl: shownAvatar(user),
+            nickname: user.nickname ?? '',
+            message: user.avatarPending ? AVATAR_PENDING : '',
+          }),
         (error: unknown) => this.setData({ error: describeError(error) }),
       );
     },
@@ -66,9 +77,9 @@ Component({
           ...(avatarUrl ? { avatarUrl } : {}),
         });
         this.setData({
-          message: '已保存',
+          message: user.avatarPending ? `已保存，${AVATAR_PENDING}` : '已保存',
           pendingAvatar: '',
-          avatarUrl: user.avatarUrl ?? '',
+          avatarUrl: shownAvatar(user),
           nickname: user.nickname ?? '',
         });
       } catch (error) {
