@@ -56,6 +56,8 @@ describe('cloud mode, client to cloud database', () => {
     // The profile page's save: upload the chosen temporary file, then save its URL.
     const avatarUrl = await auth.uploadAvatar('wxfile://tmp_chosen_avatar.png');
     expect(uploads).toHaveLength(1);
+    // Into the user's own folder, the only one the userinfo function takes avatars from.
+    expect(uploads[0]).toMatch(new RegExp(`^avatars/${auth.user?.id ?? 'missing'}/[\\w.-]+$`));
     const { user } = await auth.request('userinfo', { nickname: '云端用户', avatarUrl });
     // The avatar waits for WeChat's image check; its owner is shown it meanwhile.
     expect(user).toMatchObject({ nickname: '云端用户', avatarPending: avatarUrl });

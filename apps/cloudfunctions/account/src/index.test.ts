@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { APP, CLOUD_ENV, setCaller, useCloudHarness } from '../../shared/test-support/harness.js';
+import {
+  APP,
+  CLOUD_ENV,
+  cloudAvatarFile,
+  setCaller,
+  useCloudHarness,
+} from '../../shared/test-support/harness.js';
 
 const harness = useCloudHarness();
 afterEach(() => {
@@ -20,7 +26,8 @@ async function cloudUser(openid: string) {
   ]);
   await harness.visit(openid);
   setCaller({ openid });
-  const avatarUrl = `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/${openid}.png`;
+  const userId = ((await login({}, {})).user as { id: string }).id;
+  const avatarUrl = cloudAvatarFile(userId, 'avatar.png');
   harness.putFile(avatarUrl);
   expect(await userinfo({ nickname: '云端注销', avatarUrl }, {})).toMatchObject({ ok: true });
   // WeChat's image check passes it: it is the profile's avatar.

@@ -3,6 +3,7 @@ import {
   APP,
   CLOUD_ENV,
   type CloudMain,
+  cloudAvatarFile,
   setCaller,
   useCloudHarness,
 } from '../../shared/test-support/harness.js';
@@ -13,9 +14,6 @@ afterEach(async () => {
   vi.useRealTimers();
   await harness.emulator.control.queueMediaVerdicts([]);
 });
-
-const fileOf = (name: string) =>
-  `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/${name}`;
 
 interface Functions {
   userinfo: CloudMain;
@@ -40,13 +38,20 @@ function stored(userId: string) {
     | undefined;
 }
 
-/** The user uploads `name` (wx.cloud.uploadFile) and saves it as their avatar. */
+/** The user's id (a login of theirs). */
+async function userIdOf(f: Functions, openid: string): Promise<string> {
+  setCaller({ openid });
+  return ((await f.login({}, {})).user as { id: string }).id;
+}
+
+/** The user uploads `name` to their folder (wx.cloud.uploadFile) and saves it as their avatar. */
 async function saveAvatar(f: Functions, openid: string, name: string) {
-  const fileId = fileOf(name);
+  const userId = await userIdOf(f, openid);
+  const fileId = cloudAvatarFile(userId, name);
   harness.putFile(fileId);
   setCaller({ openid });
   const answer = await f.userinfo({ avatarUrl: fileId }, {});
-  return { fileId, answer, userId: (answer.user as { id: string } | undefined)?.id ?? '' };
+  return { fileId, answer, userId };
 }
 
 describe('cloud function mediacheck (built index.js, wx-server-sdk stand-in)', () => {
@@ -109,6 +114,29 @@ describe('cloud function mediacheck (built index.js, wx-server-sdk stand-in)', (
     expect(harness.hasFile(review.fileId)).toBe(false);
     await harness.routeMediaChecks(f.mediacheck);
     expect(stored(first.userId)?.profile.avatarUrl).toBe(newer.fileId);
+    // The avatar it replaced on the profile is deleted; the new one stays.
+    expect(harness.hasFile(first.fileId)).toBe(false);
+    expect(harness.hasFile(newer.fileId)).toBe(true);
+  });
+
+  it('saving the current avatar again drops one still pending, so its verdict changes nothing', async () => {
+    const f = await functions();
+    const openid = 'oCloudMediaSameAgain00000001';
+    await harness.visit(openid);
+    const current = await saveAvatar(f, openid, 'current.png');
+    await harness.routeMediaChecks(f.mediacheck);
+    const pending = await saveAvatar(f, openid, 'pending.png');
+    expect(pending.answer).toMatchObject({ user: { avatarPending: pending.fileId } });
+    // The user goes back to the avatar they have.
+    setCaller({ openid });
+    const back = await f.userinfo({ avatarUrl: current.fileId }, {});
+    expect(back).toMatchObject({ ok: true, user: { avatarUrl: current.fileId } });
+    expect(back.user).not.toHaveProperty('avatarPending');
+    expect(harness.hasFile(pending.fileId)).toBe(false);
+    // The dropped check's pass arrives: the profile keeps what the user chose last.
+    await harness.routeMediaChecks(f.mediacheck);
+    expect(stored(current.userId)?.profile.avatarUrl).toBe(current.fileId);
+    expect(harness.hasFile(current.fileId)).toBe(true);
   });
 
   it('refuses a file ID with no file behind it, and a call from the mini-program', async () => {
@@ -116,7 +144,8 @@ describe('cloud function mediacheck (built index.js, wx-server-sdk stand-in)', (
     const openid = 'oCloudMediaRefuse00000000001';
     await harness.visit(openid);
     setCaller({ openid });
-    const missing = fileOf('never-uploaded.png');
+    const missing = cloudAvatarFile(await userIdOf(f, openid), 'never-uploaded.png');
+    setCaller({ openid });
     expect(await f.userinfo({ nickname: '无图', avatarUrl: missing }, {})).toMatchObject({
       ok: false,
       error: { code: 'bad_request', message: expect.stringContaining('no such file') as unknown },

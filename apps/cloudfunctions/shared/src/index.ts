@@ -226,13 +226,17 @@ export const cloudFiles: CloudFiles = {
         cause: error,
       });
     }
-    const [file] = answer.fileList;
-    if (file?.status !== 0 || !/^https?:\/\//.test(file.tempFileURL))
+    const file = Array.isArray(answer?.fileList) ? answer.fileList[0] : undefined;
+    if (file?.status === 0 && /^https?:\/\//.test(file.tempFileURL)) return file.tempFileURL;
+    if (file && /NONEXIST|not ?exist/i.test(file.errMsg))
       throw new WechatAuthError(
         'bad_request',
         'avatarUrl: no such file in cloud storage (upload it with wx.cloud.uploadFile first)',
       );
-    return file.tempFileURL;
+    throw new WechatAuthError(
+      'store_unavailable',
+      `cloud storage: getTempFileURL answered ${file ? `${file.status} ${file.errMsg}` : 'no file'}`,
+    );
   },
   async delete(fileIds) {
     if (fileIds.length === 0) return;

@@ -58,6 +58,11 @@ export interface CloudHarness {
   routeMediaChecks(mediacheck: CloudMain): Promise<unknown[]>;
 }
 
+/** A file ID in the user's own avatar folder, as the mini-program's uploadAvatar names them. */
+export function cloudAvatarFile(userId: string, name: string): string {
+  return `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/${userId}/${name}`;
+}
+
 /** A tiny PNG: the bytes WeChat's image check downloads. */
 export const PNG_BYTES = new Uint8Array([
   0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52,

@@ -1,8 +1,22 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { APP, CLOUD_ENV, setCaller, useCloudHarness } from '../../shared/test-support/harness.js';
+import {
+  APP,
+  CLOUD_ENV,
+  cloudAvatarFile,
+  setCaller,
+  useCloudHarness,
+} from '../../shared/test-support/harness.js';
 
 const harness = useCloudHarness();
 afterEach(() => setCaller(undefined));
+
+/** The caller (who opened the mini-program just now) logged in: their user id. */
+async function loggedIn(openid: string): Promise<string> {
+  await harness.visit(openid);
+  setCaller({ openid });
+  const answer = await (await harness.load('login'))({}, {});
+  return (answer.user as { id: string }).id;
+}
 
 /** What the platform puts in event.cloudID for `{ cloudID: wx.cloud.CloudID(id) }`. */
 function resolvedCloudId(data: Record<string, unknown>) {
@@ -12,9 +26,7 @@ function resolvedCloudId(data: Record<string, unknown>) {
 describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () => {
   it('saves nickname and avatar, ignoring the userInfo key the platform adds', async () => {
     const main = await harness.load('userinfo');
-    await harness.visit('oCloudUserinfo00000000000001');
-    setCaller({ openid: 'oCloudUserinfo00000000000001' });
-    const fileId = `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/c.png`;
+    const fileId = cloudAvatarFile(await loggedIn('oCloudUserinfo00000000000001'), 'c.png');
     harness.putFile(fileId);
     const result = await main(
       { nickname: '云端用户', avatarUrl: fileId, userInfo: { appId: APP.appid, openId: 'x' } },
@@ -59,10 +71,7 @@ describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () 
 
   it("submits an avatar uploaded to this environment's cloud storage to WeChat's image check", async () => {
     const main = await harness.load('userinfo');
-    const openid = 'oCloudUserinfoAvatar00000001';
-    await harness.visit(openid);
-    setCaller({ openid });
-    const fileId = `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/oCloud/1.png`;
+    const fileId = cloudAvatarFile(await loggedIn('oCloudUserinfoAvatar00000001'), '1.png');
     harness.putFile(fileId);
     expect(await main({ avatarUrl: fileId }, {})).toMatchObject({
       ok: true,
@@ -83,10 +92,7 @@ describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () 
     const main = await harness.load('userinfo', {
       config: { permissions: { openapi: ['security.msgSecCheck'] } },
     });
-    const openid = 'oCloudUserinfoNoPermission01';
-    await harness.visit(openid);
-    setCaller({ openid });
-    const fileId = `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/oCloud/2.png`;
+    const fileId = cloudAvatarFile(await loggedIn('oCloudUserinfoNoPermission01'), '2.png');
     harness.putFile(fileId);
     expect(await main({ avatarUrl: fileId }, {})).toMatchObject({
       ok: false,
@@ -100,9 +106,15 @@ describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () 
     ['a device temp path', 'wxfile://tmp_a1b2c3.png'],
     ['an outside link', 'https://example.com/c.png'],
     ["DevTools' temp URL", 'http://tmp/a1b2c3.png'],
-  ])('refuses an avatar file ID of %s', async (_what, avatarUrl) => {
+    ["another user's folder", cloudAvatarFile('AnotherUsersId00000000', 'a.png')],
+    ['no user folder', `cloud://${CLOUD_ENV}.7465-${CLOUD_ENV}-1250000000/avatars/a.png`],
+    ['a way out of the folder', cloudAvatarFile('<self>', '../AnotherUsersId00000000/a.png')],
+    ['the folder itself', cloudAvatarFile('<self>', '..')],
+  ])('refuses an avatar file ID of %s', async (_what, given) => {
     const main = await harness.load('userinfo');
-    setCaller({ openid: 'oCloudUserinfoAvatar00000002' });
+    const self = await loggedIn('oCloudUserinfoAvatar00000002');
+    const avatarUrl = given.replace('<self>', self);
+    harness.putFile(avatarUrl);
     expect(await main({ avatarUrl }, {})).toMatchObject({
       ok: false,
       error: { code: 'bad_request' },
@@ -125,8 +137,32 @@ describe('cloud function userinfo (built index.js, wx-server-sdk stand-in)', () 
     expect((result.user as { avatarUrl?: string }).avatarUrl).toBeUndefined();
   });
 
+  it('screens what a CloudID carries, since a client can write that data itself', async () => {
+    const main = await harness.load('userinfo');
+    const openid = 'oCloudUserinfoForgedCloudID1';
+    await harness.visit(openid);
+    setCaller({ openid });
+    await harness.emulator.control.setContentRules({ risky: ['违禁'] });
+    try {
+      const forged = (nickName: string, avatarUrl: string) => ({
+        cloudID: resolvedCloudId({ nickName, avatarUrl, watermark: { appid: APP.appid } }),
+      });
+      expect(await main(forged('违禁昵称', 'https://thirdwx.qlogo.cn/a/132'), {})).toMatchObject({
+        ok: false,
+        error: { code: 'content_rejected' },
+      });
+      // An avatar not on WeChat's own hosts is left out.
+      const result = await main(forged('正常昵称', 'https://example.com/unchecked.png'), {});
+      expect(result).toMatchObject({ ok: true, user: { nickname: '正常昵称' } });
+      expect(result.user).not.toHaveProperty('avatarUrl');
+    } finally {
+      await harness.emulator.control.setContentRules({});
+    }
+  });
+
   it('saves the profile behind a CloudID the platform resolved', async () => {
     const main = await harness.load('userinfo');
+    await harness.visit('oCloudUserinfo00000000000002');
     setCaller({ openid: 'oCloudUserinfo00000000000002' });
     const data = {
       nickName: '开放数据',

@@ -54,9 +54,11 @@ export async function main(event: unknown, _context: unknown) {
       const deps = cloudDeps(store);
       const { user } = await loginWithIdentity(caller, deps);
       const session = { userId: user.id, appid: caller.appid };
-      // Legacy data WeChat vouched for (anonymous placeholders are left out).
-      if (fromCloudId) return saveOpenDataProfile(fromCloudId, session, deps);
-      // An avatar uploaded with wx.cloud.uploadFile arrives as a file ID of this environment.
+      // Legacy data as the platform resolved it (anonymous placeholders are left out). A client
+      // can write `{ cloudID: { data } }` itself, so it is screened like typed input.
+      if (fromCloudId) return saveOpenDataProfile(fromCloudId, session, deps, { unproven: true });
+      // An avatar uploaded with wx.cloud.uploadFile arrives as a file ID of this environment, in
+      // the user's own folder avatars/<userId>/; a new one waits for WeChat's image check.
       return updateProfile(own, session, deps, caller.env ? { cloudEnv: caller.env } : {});
     });
   });

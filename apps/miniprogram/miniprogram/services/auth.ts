@@ -89,7 +89,7 @@ export class AuthService {
 
   /** Uploads a chosen avatar with the session (one re-login on unauthorized, as request does). */
   uploadAvatar(filePath: string): Promise<string> {
-    return this.withSession((token) => this.transport.uploadAvatar(filePath, token));
+    return this.withSession((token) => this.transport.uploadAvatar(filePath, token, this.user?.id));
   }
 
   /** The userinfo body for the legacy getUserInfo button's answer; undefined if declined. */

@@ -67,8 +67,11 @@ export interface Transport {
     body: Routes[R]['body'],
     token?: string,
   ): Promise<Routes[R]['answer']>;
-  /** Uploads a chosen avatar (a temporary file) and answers the URL to save as avatarUrl. */
-  uploadAvatar(filePath: string, token?: string): Promise<string>;
+  /**
+   * Uploads a chosen avatar (a temporary file) and answers the URL to save as avatarUrl; `userId`
+   * (the logged-in user's id) names the user's own cloud storage folder.
+   */
+  uploadAvatar(filePath: string, token?: string, userId?: string): Promise<string>;
   /**
    * The userinfo body for the legacy button's answer, or undefined when it carries nothing this
    * backend can use (the user declined). The server decrypts `encryptedData` with the stored
@@ -286,10 +289,15 @@ export class CloudTransport implements Transport {
     return detail.cloudID ? { cloudID: this.cloud.CloudID(detail.cloudID) } : undefined;
   }
 
-  /** Cloud storage: the fileID is what <image src> and the userinfo function accept. */
-  async uploadAvatar(filePath: string): Promise<string> {
+  /**
+   * Cloud storage: the fileID is what <image src> and the userinfo function accept, from the
+   * user's own folder `avatars/<userId>/` only (the function refuses any other file).
+   */
+  async uploadAvatar(filePath: string, _token?: string, userId?: string): Promise<string> {
+    if (!userId) throw new ClientError('unauthorized', 'log in before uploading an avatar');
     const extension = /\.(\w+)$/.exec(filePath)?.[1] ?? 'png';
-    const cloudPath = `avatars/${Date.now()}-${Math.random().toString(36).slice(2, 10)}.${extension}`;
+    const name = `${Date.now()}-${Math.random().toString(36).slice(2, 10)}.${extension}`;
+    const cloudPath = `avatars/${userId}/${name}`;
     try {
       return (await this.cloud.uploadFile({ cloudPath, filePath })).fileID;
     } catch (error) {

@@ -41,6 +41,24 @@ export const isAvatarId = isRecordId;
 /** Where this server serves its avatars: `<PUBLIC_URL>/avatars/<id>`. */
 export const AVATARS_PATH = '/avatars/';
 
+/**
+ * A user's cloud avatars live in their own folder of the environment's storage,
+ * `avatars/<userId>/<name>` (what the mini-program's uploadAvatar writes). Cloud storage lets any
+ * user create a file anywhere (its default rules only stop overwriting another's), so only a file
+ * in the caller's folder may become their avatar, and only such files are ever deleted for them.
+ */
+export function cloudAvatarFolder(userId: string): string {
+  return `avatars/${userId}/`;
+}
+
+/** Whether a cloud file ID is a file directly in this user's avatar folder. */
+export function isOwnCloudAvatar(fileId: string | undefined, userId: string): boolean {
+  const path = fileId === undefined ? undefined : /^cloud:\/\/[^/]+\/(.+)$/.exec(fileId)?.[1];
+  const folder = cloudAvatarFolder(userId);
+  if (!path?.startsWith(folder)) return false;
+  return /^(?!\.+$)[A-Za-z0-9._-]{1,128}$/.test(path.slice(folder.length));
+}
+
 /** The id of one of this server's avatars in a URL (`…/avatars/<id>`), or undefined. */
 export function avatarIdOf(avatarUrl: string | undefined): string | undefined {
   if (avatarUrl === undefined) return undefined;

@@ -10,7 +10,8 @@
 import { WechatAuthError } from '../errors.js';
 import type { ContentVerdict } from '../wechat/client.js';
 import { openidOf, userGone } from './account.js';
-import { avatarIdOf } from './avatar.js';
+import { avatarIdOf, isOwnCloudAvatar } from './avatar.js';
+import type { UserRecord } from '../store/types.js';
 import type { AuthDeps } from './deps.js';
 import type { CallerContext } from './sessions.js';
 
@@ -84,17 +85,49 @@ export async function submitCloudAvatar(
   );
   if (!user) throw userGone();
   const replaced = before?.pendingAvatar?.fileId;
-  if (replaced !== undefined && replaced !== fileId && replaced !== user.profile.avatarUrl) {
-    // Best effort: a file left behind costs storage, not correctness.
-    await deps.cloudFiles
-      .delete([replaced])
-      .catch((error: unknown) =>
-        deps.log?.warn(
-          { event: 'cloud_file_left', userId: caller.userId, cause: String(error) },
-          'a replaced pending avatar could not be deleted from cloud storage',
-        ),
-      );
-  }
+  if (replaced !== fileId && replaced !== user.profile.avatarUrl)
+    await deleteOwnCloudAvatar(replaced, caller.userId, deps);
+}
+
+/**
+ * Deletes a cloud avatar file the user no longer uses, if it is in their own folder. Best effort:
+ * a file left behind costs storage, not correctness.
+ */
+async function deleteOwnCloudAvatar(
+  fileId: string | undefined,
+  userId: string,
+  deps: Pick<AuthDeps, 'cloudFiles' | 'log'>,
+): Promise<void> {
+  if (fileId === undefined || !deps.cloudFiles || !isOwnCloudAvatar(fileId, userId)) return;
+  await deps.cloudFiles
+    .delete([fileId])
+    .catch((error: unknown) =>
+      deps.log?.warn(
+        { event: 'cloud_file_left', userId, cause: String(error) },
+        'a replaced avatar could not be deleted from cloud storage',
+      ),
+    );
+}
+
+/**
+ * The profile got an avatar some other way (the same one again, or WeChat's legacy data): an
+ * avatar still awaiting its check is dropped, so a later verdict cannot replace that choice.
+ */
+export async function dropPendingAvatar(
+  user: UserRecord,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'cloudFiles' | 'log'>,
+): Promise<UserRecord> {
+  const pending = user.pendingAvatar;
+  if (!pending) return user;
+  const settled = await deps.store.users.settlePendingAvatar(
+    user.id,
+    pending.traceId,
+    false,
+    deps.now(),
+  );
+  if (pending.fileId !== user.profile.avatarUrl)
+    await deleteOwnCloudAvatar(pending.fileId, user.id, deps);
+  return settled ?? user;
 }
 
 export type MediaCheckOutcome = 'approved' | 'removed' | 'left_pending' | 'unknown_trace';
@@ -157,14 +190,24 @@ async function settleCloudAvatar(
   userId: string,
   traceId: string,
   passed: boolean,
-  deps: Pick<AuthDeps, 'store' | 'now' | 'cloudFiles'>,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'cloudFiles' | 'log'>,
 ): Promise<MediaCheckOutcome> {
-  const pending = (await deps.store.users.findUser(userId))?.pendingAvatar;
-  if (!passed && pending?.traceId === traceId) {
+  const user = await deps.store.users.findUser(userId);
+  const pending = user?.pendingAvatar;
+  if (!user || pending?.traceId !== traceId) return 'unknown_trace';
+  const previous = user.profile.avatarUrl;
+  if (
+    !passed &&
+    pending.fileId !== previous &&
+    deps.cloudFiles &&
+    isOwnCloudAvatar(pending.fileId, userId)
+  ) {
     // Deleted before the record lets go of it: a failure here leaves the check to WeChat's retry.
-    await deps.cloudFiles?.delete([pending.fileId]);
+    await deps.cloudFiles.delete([pending.fileId]);
   }
   const settled = await deps.store.users.settlePendingAvatar(userId, traceId, passed, deps.now());
   if (!settled) return 'unknown_trace';
+  // The avatar it replaces on the profile is no longer anyone's.
+  if (passed && previous !== pending.fileId) await deleteOwnCloudAvatar(previous, userId, deps);
   return passed ? 'approved' : 'removed';
 }

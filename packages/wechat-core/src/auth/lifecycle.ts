@@ -15,10 +15,10 @@
 import { WechatAuthError } from '../errors.js';
 import type { ConsentRecord, UserRecord } from '../store/types.js';
 import { loadUser, userGone } from './account.js';
-import { avatarIdOf } from './avatar.js';
+import { avatarIdOf, isOwnCloudAvatar } from './avatar.js';
 import type { AuthDeps } from './deps.js';
 import { type DeletionInfo, type PublicUser, toDeletionInfo, toPublicUser } from './public-user.js';
-import { CLOUD_FILE_ID, consentInput, parseInput } from './schemas.js';
+import { consentInput, parseInput } from './schemas.js';
 import type { CallerContext, SessionContext } from './sessions.js';
 import { REFRESH_TOKEN_TTL_MS } from '../wechat/oauth.js';
 
@@ -102,8 +102,9 @@ export async function eraseAccount(
   // A cloud avatar lives in cloud storage: deleted first, so a failure leaves the account due
   // (and the next sweep tries again) instead of a file nobody can find any more.
   // So does one still awaiting WeChat's image check.
+  // Only files in the user's own folder: a profile may still hold an older avatar from elsewhere.
   const cloudAvatars = [claimed.profile.avatarUrl, claimed.pendingAvatar?.fileId].filter(
-    (url): url is string => url !== undefined && CLOUD_FILE_ID.test(url),
+    (url): url is string => isOwnCloudAvatar(url, userId),
   );
   if (cloudAvatars.length > 0 && deps.cloudFiles) await deps.cloudFiles.delete(cloudAvatars);
   // An avatar stored before uploads had owners on record is found through the profile only.

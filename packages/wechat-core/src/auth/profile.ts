@@ -9,8 +9,8 @@ import type { UserProfile } from '../store/types.js';
 import { loadUser, userGone } from './account.js';
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
-import { avatarIdOf } from './avatar.js';
-import { screenText, submitCloudAvatar } from './content.js';
+import { avatarIdOf, cloudAvatarFolder, isOwnCloudAvatar } from './avatar.js';
+import { dropPendingAvatar, screenText, submitCloudAvatar } from './content.js';
 import { cleanNickname } from './nickname.js';
 import { CLOUD_FILE_ID, parseInput, profileInput } from './schemas.js';
 import type { CallerContext } from './sessions.js';
@@ -24,6 +24,9 @@ import type { CallerContext } from './sessions.js';
 export const ANONYMOUS_NICKNAME = '微信用户';
 const ANONYMOUS_AVATAR =
   /^https?:\/\/thirdwx\.qlogo\.cn\/mmopen\/vi_32\/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg\/\d+$/;
+
+/** WeChat's own avatar hosts (legacy userInfo avatars). */
+const WECHAT_AVATAR_HOST = /^https:\/\/(thirdwx|wx)\.qlogo\.cn\//;
 
 /**
  * The profile fields worth keeping from a legacy userInfo (decrypted, or resolved from a
@@ -105,6 +108,16 @@ async function checkAvatar(
         'avatarUrl: the cloud file belongs to another cloud environment',
       );
     }
+    // Another user's file (or any file of the app) is not theirs to show, nor to have deleted.
+    if (
+      !isOwnCloudAvatar(avatarUrl, userId) &&
+      (await deps.store.users.findUser(userId))?.profile.avatarUrl !== avatarUrl
+    ) {
+      throw new WechatAuthError(
+        'bad_request',
+        `avatarUrl: upload the avatar to the user's own folder, ${cloudAvatarFolder('<user id>')}<name>`,
+      );
+    }
     return;
   }
   if (options.cloudEnv) {
@@ -184,25 +197,40 @@ export async function updateProfile(
 /**
  * The legacy userInfo WeChat vouched for (decrypted here, or resolved from a CloudID in the
  * cloud): what is worth keeping of it (profileFromUserInfo) is saved; anonymous data changes
- * nothing and answers the user as is.
+ * nothing and answers the user as is. `unproven`: nothing shows the data came from WeChat (a
+ * CloudID's data arrives in the event, which a client can write itself), so its nickname is
+ * screened like a typed one and only an avatar on WeChat's own hosts is kept.
  */
-export function saveOpenDataProfile(
+export async function saveOpenDataProfile(
   data: Record<string, unknown>,
   caller: CallerContext,
-  deps: Pick<AuthDeps, 'store' | 'now'>,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'content' | 'cloudFiles' | 'log'>,
+  options: { unproven?: boolean } = {},
 ): Promise<{ user: PublicUser }> {
-  return saveProfile(profileFromUserInfo(data), caller, deps);
+  const { avatarUrl, ...rest } = profileFromUserInfo(data);
+  // Unproven, only an avatar WeChat itself hosts is kept (its legacy avatars are on qlogo.cn).
+  const profile: UserProfile = {
+    ...rest,
+    ...(avatarUrl !== undefined && (!options.unproven || WECHAT_AVATAR_HOST.test(avatarUrl))
+      ? { avatarUrl }
+      : {}),
+  };
+  if (options.unproven && profile.nickname !== undefined)
+    await screenText('nickname', profile.nickname, caller, deps);
+  return saveProfile(profile, caller, deps);
 }
 
 async function saveProfile(
   profile: UserProfile,
   caller: CallerContext,
-  deps: Pick<AuthDeps, 'store' | 'now'>,
+  deps: Pick<AuthDeps, 'store' | 'now' | 'cloudFiles' | 'log'>,
 ): Promise<{ user: PublicUser }> {
-  const user =
+  let user =
     Object.keys(profile).length > 0
       ? await deps.store.users.updateProfile(caller.userId, profile, deps.now())
       : await loadUser(caller.userId, deps);
   if (!user) throw userGone();
+  // An avatar chosen now wins over one still awaiting its image check.
+  if (profile.avatarUrl !== undefined) user = await dropPendingAvatar(user, deps);
   return { user: toPublicUser(user) };
 }
