@@ -170,7 +170,13 @@ describe('cloud function mediacheck (built index.js, wx-server-sdk stand-in)', (
     expect(
       await f.mediacheck({ ...forged, userInfo: { appId: APP.appid, openId: openid } }, {}),
     ).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
-    // Without the userInfo key, the invocation's source still gives it away.
+    // Either sign alone gives it away: the platform's userInfo key...
+    setCaller(undefined);
+    expect(
+      await f.mediacheck({ ...forged, userInfo: { appId: APP.appid, openId: openid } }, {}),
+    ).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+    // ...or the invocation's source.
+    setCaller({ openid });
     expect(await f.mediacheck(forged, {})).toMatchObject({
       ok: false,
       error: { code: 'unauthorized' },
