@@ -82,8 +82,8 @@ export {
   updateProfile,
 } from './auth/profile.js';
 export type { ProfileOptions } from './auth/profile.js';
-export { bindPhone, saveVerifiedPhone } from './auth/phone.js';
-export type { PhoneNumber } from './auth/phone.js';
+export { bindPhone, bindPhoneCode, wechatPhoneNumbers } from './auth/phone.js';
+export type { PhoneNumber, PhoneNumbers } from './auth/phone.js';
 export { toPublicUser } from './auth/public-user.js';
 export {
   uploadAvatar,

@@ -8,6 +8,7 @@ import {
   type CloudFiles,
   type ContentSecurity,
   type ErrorCode,
+  type PhoneNumbers,
   type Store,
   WechatAuthError,
   errorFromErrcode,
@@ -147,30 +148,26 @@ export function initCloud(): void {
   cloud.init({ env: cloud.DYNAMIC_CURRENT_ENV });
 }
 
-export interface CloudPhoneInfo {
-  purePhoneNumber: string;
-  countryCode: string;
-  watermarkAppid: string;
-}
-
 /**
  * phonenumber.getPhoneNumber through the cloud's openapi, for the caller's own `openid` (a code
  * another user tapped is refused); a rejection keeps its WeChat errcode.
  */
-export async function getPhoneNumber(code: string, openid: string): Promise<CloudPhoneInfo> {
-  let answer;
-  try {
-    answer = await cloud.openapi.phonenumber.getPhoneNumber({ code, openid });
-  } catch (error) {
-    throw fromCloudSdkError(error, 'phonenumber.getPhoneNumber');
-  }
-  const info = answer.phoneInfo;
-  return {
-    purePhoneNumber: info.purePhoneNumber,
-    countryCode: String(info.countryCode),
-    watermarkAppid: info.watermark.appid,
-  };
-}
+export const cloudPhoneNumbers: PhoneNumbers = {
+  async exchange({ code, openid }) {
+    let answer;
+    try {
+      answer = await cloud.openapi.phonenumber.getPhoneNumber({ code, openid });
+    } catch (error) {
+      throw fromCloudSdkError(error, 'phonenumber.getPhoneNumber');
+    }
+    const info = answer.phoneInfo;
+    return {
+      purePhoneNumber: info.purePhoneNumber,
+      countryCode: String(info.countryCode),
+      watermarkAppid: info.watermark.appid,
+    };
+  },
+};
 
 /**
  * WeChat content security through the cloud's openapi (security.msgSecCheck and

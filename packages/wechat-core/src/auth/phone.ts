@@ -18,6 +18,61 @@ export interface PhoneNumber {
   countryCode: string;
 }
 
+/**
+ * How a runtime exchanges a getPhoneNumber button code: WeChat's HTTPS API with the app's access
+ * token (wechatPhoneNumbers), or the cloud's openapi. `openid` goes along, so WeChat refuses a
+ * code another user tapped; the answer's watermark names the app it was issued for.
+ */
+export interface PhoneNumbers {
+  exchange(input: {
+    appid: string;
+    openid: string;
+    code: string;
+  }): Promise<PhoneNumber & { watermarkAppid: string }>;
+}
+
+/** The self-hosted way: WeChat's HTTPS API with the app's stable access token. */
+export function wechatPhoneNumbers(deps: Pick<AuthDeps, 'wechat' | 'tokens'>): PhoneNumbers {
+  return {
+    async exchange({ appid, openid, code }) {
+      const info = await deps.tokens.call(appid, (token) =>
+        deps.wechat.getPhoneNumber(token, code, openid),
+      );
+      return {
+        purePhoneNumber: info.purePhoneNumber,
+        countryCode: info.countryCode,
+        watermarkAppid: info.watermark.appid,
+      };
+    },
+  };
+}
+
+/**
+ * Binds the number behind a getPhoneNumber button code to the caller, through either runtime's
+ * exchange; a number issued for another app is refused. Each success costs the account money:
+ * never retried.
+ */
+export async function bindPhoneCode(
+  code: string,
+  caller: CallerContext,
+  phoneNumbers: PhoneNumbers,
+  deps: Pick<AuthDeps, 'store' | 'now'>,
+): Promise<{ user: PublicUser }> {
+  const openid = await openidOf(caller, deps);
+  const info = await phoneNumbers.exchange({ appid: caller.appid, openid, code });
+  if (info.watermarkAppid !== caller.appid) {
+    throw new WechatAuthError(
+      'invalid_encrypted_data',
+      'the phone number was issued for another app',
+    );
+  }
+  return saveVerifiedPhone(
+    caller.userId,
+    { purePhoneNumber: info.purePhoneNumber, countryCode: info.countryCode },
+    deps,
+  );
+}
+
 const decryptedPhone = z.object({
   purePhoneNumber: z.string().regex(/^\d{4,20}$/),
   countryCode: z
@@ -32,28 +87,12 @@ export async function bindPhone(
   deps: Pick<AuthDeps, 'store' | 'now' | 'wechat' | 'tokens'>,
 ): Promise<{ user: PublicUser }> {
   const parsed = parseInput(phoneInput, input);
-  let phone: PhoneNumber;
-  if ('code' in parsed) {
-    // The caller's openid goes along, so WeChat refuses a code that another user tapped.
-    const openid = await openidOf(caller, deps);
-    const info = await deps.tokens.call(caller.appid, (token) =>
-      deps.wechat.getPhoneNumber(token, parsed.code, openid),
-    );
-    if (info.watermark.appid !== caller.appid) {
-      throw new WechatAuthError(
-        'invalid_encrypted_data',
-        'the phone number was issued for another app',
-      );
-    }
-    phone = { purePhoneNumber: info.purePhoneNumber, countryCode: info.countryCode };
-  } else {
-    const { data } = await decryptCallerOpenData(caller, parsed, deps);
-    const checked = decryptedPhone.safeParse(data);
-    if (!checked.success)
-      throw new WechatAuthError('invalid_encrypted_data', 'the payload holds no phone number');
-    phone = checked.data;
-  }
-  return saveVerifiedPhone(caller.userId, phone, deps);
+  if ('code' in parsed) return bindPhoneCode(parsed.code, caller, wechatPhoneNumbers(deps), deps);
+  const { data } = await decryptCallerOpenData(caller, parsed, deps);
+  const checked = decryptedPhone.safeParse(data);
+  if (!checked.success)
+    throw new WechatAuthError('invalid_encrypted_data', 'the payload holds no phone number');
+  return saveVerifiedPhone(caller.userId, checked.data, deps);
 }
 
 /** Stores a phone number WeChat vouched for (also used by the cloud runtime's openapi result). */
