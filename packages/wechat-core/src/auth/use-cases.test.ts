@@ -6,7 +6,7 @@ import { APP, OTHER_APP, useEmulator, useTempDir } from '../test-support/emulato
 import type { AuthDeps } from './deps.js';
 import { login, loginWithIdentity } from './login.js';
 import { logout, me } from './account.js';
-import { bindPhone } from './phone.js';
+import { type PhoneNumbers, bindPhone, bindPhoneCode } from './phone.js';
 import { updateProfile } from './profile.js';
 
 const emulator = useEmulator();
@@ -260,6 +260,24 @@ describe('bindPhone()', () => {
     });
     const { user } = await bindPhone(payload, session, deps);
     expect(user.phone).toEqual({ purePhoneNumber: '2025550123', countryCode: '1' });
+  });
+
+  it("refuses a number whose watermark names another app, and stores nothing (either runtime's exchange)", async () => {
+    const { token } = await freshLogin();
+    const session = await deps.sessions.verify(token);
+    // What WeChat's exchange answered, as the port carries it: a number issued for another app.
+    const foreign: PhoneNumbers = {
+      exchange: () =>
+        Promise.resolve({
+          purePhoneNumber: '13799990000',
+          countryCode: '86',
+          watermarkAppid: OTHER_APP.appid,
+        }),
+    };
+    expect(await codeOf(bindPhoneCode('any-code', session, foreign, deps))).toBe(
+      'invalid_encrypted_data',
+    );
+    expect((await me(session, deps)).user.phone).toBeUndefined();
   });
 
   it('returns bad_request for a body that is neither form', async () => {
