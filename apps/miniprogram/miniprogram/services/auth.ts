@@ -30,7 +30,8 @@ export class AuthService {
   private loginInFlight: Promise<void> | undefined;
   /** wx.checkSession is asked once per launch, not before every request. */
   private sessionChecked = false;
-  private cloudLoggedIn = false;
+  /** Logged in this launch, for a backend without sessions (the cloud functions). */
+  private loggedInWithoutSession = false;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxRetryAfterSeconds: number;
@@ -60,8 +61,8 @@ export class AuthService {
   /** Logged in when this resolves (App.onLaunch calls it; so does every request). */
   async ensureLoggedIn(): Promise<void> {
     if (this.loginInFlight) return this.loginInFlight;
-    if (this.transport.kind === 'cloud') {
-      if (!this.cloudLoggedIn) await this.login();
+    if (!this.transport.capabilities.sessions) {
+      if (!this.loggedInWithoutSession) await this.login();
       return;
     }
     if (this.storedSession()) {
@@ -104,7 +105,8 @@ export class AuthService {
     try {
       return await call(token);
     } catch (error) {
-      if (!isClientError(error, 'unauthorized') || this.transport.kind === 'cloud') throw error;
+      if (!isClientError(error, 'unauthorized') || !this.transport.capabilities.sessions)
+        throw error;
       // Only the caller whose token failed drops it; others already have a newer one.
       if (this.storedSession()?.token === token) {
         this.wx.removeStorageSync(SESSION_STORAGE_KEY);
@@ -121,9 +123,9 @@ export class AuthService {
     const session = this.storedSession();
     this.wx.removeStorageSync(SESSION_STORAGE_KEY);
     this.sessionChecked = false;
-    this.cloudLoggedIn = false;
+    this.loggedInWithoutSession = false;
     this.user = undefined;
-    if (session && this.transport.kind === 'http') {
+    if (session && this.transport.capabilities.sessions) {
       await this.transport.call('logout', undefined, session.token).catch(() => undefined);
     }
   }
@@ -134,7 +136,7 @@ export class AuthService {
    * button's callback: it can rotate the key the data was just encrypted with.
    */
   async prepareForEncryptedData(): Promise<void> {
-    if (this.transport.kind === 'http' && !(await this.checkSession())) await this.login();
+    if (this.transport.capabilities.sessionKey && !(await this.checkSession())) await this.login();
   }
 
   /** After session_key_stale: log in again, so the user's next tap sends fresh data. */
@@ -152,7 +154,7 @@ export class AuthService {
     const result = await this.transport.call('login', { code });
     if (result.session) this.wx.setStorageSync(SESSION_STORAGE_KEY, result.session);
     this.sessionChecked = true;
-    this.cloudLoggedIn = this.transport.kind === 'cloud';
+    this.loggedInWithoutSession = !this.transport.capabilities.sessions;
     this.user = result.user;
   }
 

@@ -60,8 +60,24 @@ export interface Routes {
 }
 export type Route = keyof Routes;
 
+/** What a backend does, so the client asks the transport instead of switching on its kind. */
+export interface TransportCapabilities {
+  /**
+   * It issues session tokens: kept in storage, ended by logout, and answered `unauthorized` once
+   * expired or revoked (then the client logs in again). Without, WeChat names the caller on every
+   * call and a login lasts as long as the app runs.
+   */
+  readonly sessions: boolean;
+  /**
+   * It decrypts legacy encrypted data with the session_key it stored at login, so that key must be
+   * current (wx.checkSession) before a legacy button is shown. Without, open data travels as a
+   * CloudID.
+   */
+  readonly sessionKey: boolean;
+}
+
 export interface Transport {
-  readonly kind: 'http' | 'cloud';
+  readonly capabilities: TransportCapabilities;
   call<R extends Route>(
     route: R,
     body: Routes[R]['body'],
@@ -134,7 +150,7 @@ interface ErrorEnvelope {
  * X-WeChat-Appid, so a server that serves several mini-programs knows which one is calling.
  */
 export class HttpTransport implements Transport {
-  readonly kind = 'http';
+  readonly capabilities: TransportCapabilities = { sessions: true, sessionKey: true };
 
   constructor(
     private readonly wx: WxApi,
@@ -244,7 +260,7 @@ interface CloudEnvelope {
 
 /** The cloud functions over wx.cloud.callFunction; the platform vouches for the caller. */
 export class CloudTransport implements Transport {
-  readonly kind = 'cloud';
+  readonly capabilities: TransportCapabilities = { sessions: false, sessionKey: false };
 
   constructor(private readonly cloud: WxCloudApi) {}
 
