@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AuthService, SESSION_STORAGE_KEY } from '../miniprogram/services/auth.js';
 import { ClientError } from '../miniprogram/services/errors.js';
-import { HttpTransport } from '../miniprogram/services/transport.js';
+import { CloudTransport, HttpTransport } from '../miniprogram/services/transport.js';
+import type { WxCloudApi } from '../miniprogram/services/wx-api.js';
 import { type RequestHandler, WxStandin } from './wx-standin.js';
 
 const BASE = 'http://server.test';
@@ -181,5 +182,68 @@ describe('AuthService', () => {
     const error = (await auth.request('me', undefined).catch((e: unknown) => e)) as ClientError;
     expect(error).toBeInstanceOf(ClientError);
     expect(error.code).toBe(code);
+  });
+
+  it('checks the session_key before a legacy button only where the backend decrypts with it', async () => {
+    const { wx, auth } = setup(scriptedServer());
+    await auth.ensureLoggedIn();
+    wx.checkSessionOk = false;
+    await auth.prepareForEncryptedData();
+    expect(wx.checkSessionCalls).toBe(1);
+    expect(wx.loginCalls).toBe(2);
+  });
+});
+
+describe('AuthService over a backend without sessions (the cloud functions)', () => {
+  /** Cloud functions that answer login, and `unauthorized` for everything else when told to. */
+  function cloudSetup(options: { refuse?: boolean } = {}) {
+    const wx = new WxStandin(() => Promise.reject(new Error('no wx.request in cloud mode')));
+    const calls: string[] = [];
+    const cloud: WxCloudApi = {
+      callFunction: ({ name }) => {
+        calls.push(name);
+        if (name === 'login')
+          return Promise.resolve({
+            result: {
+              ok: true,
+              isNewUser: false,
+              user: { id: 'u1', createdAt: '2026-01-01T00:00:00.000Z' },
+            },
+          });
+        return Promise.resolve({
+          result: options.refuse
+            ? { ok: false, error: { code: 'unauthorized', message: 'no caller' } }
+            : { ok: true, user: { id: 'u1', createdAt: '2026-01-01T00:00:00.000Z' } },
+        });
+      },
+      uploadFile: () => Promise.reject(new Error('not in this test')),
+      CloudID: (cloudID) => ({ cloudID }),
+    };
+    return { wx, calls, auth: new AuthService(wx, new CloudTransport(cloud)) };
+  }
+
+  it('logs in once per launch, never asks wx.checkSession, and keeps no token', async () => {
+    const { wx, calls, auth } = cloudSetup();
+    await auth.ensureLoggedIn();
+    await auth.ensureLoggedIn();
+    await auth.request('userinfo', { nickname: '云' });
+    await auth.prepareForEncryptedData();
+    expect(wx.loginCalls).toBe(1);
+    expect(wx.checkSessionCalls).toBe(0);
+    expect(calls.filter((name) => name === 'login')).toHaveLength(1);
+    expect(wx.getStorageSync(SESSION_STORAGE_KEY)).toBeFalsy();
+    // Logout forgets the login here; there is no server session to end.
+    await auth.logout();
+    await auth.ensureLoggedIn();
+    expect(calls.filter((name) => name === 'login')).toHaveLength(2);
+  });
+
+  it('surfaces unauthorized at once: there is no token a new login would replace', async () => {
+    const { wx, calls, auth } = cloudSetup({ refuse: true });
+    await expect(auth.request('userinfo', { nickname: '云' })).rejects.toMatchObject({
+      code: 'unauthorized',
+    });
+    expect(wx.loginCalls).toBe(1);
+    expect(calls.filter((name) => name !== 'login')).toHaveLength(1);
   });
 });

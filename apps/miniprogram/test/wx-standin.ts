@@ -23,6 +23,7 @@ export type RequestHandler = (request: {
 export class WxStandin implements WxApi {
   readonly storage = new Map<string, unknown>();
   loginCalls = 0;
+  checkSessionCalls = 0;
   checkSessionOk = true;
   readonly requests: {
     method: string;
@@ -54,6 +55,7 @@ export class WxStandin implements WxApi {
   }
 
   checkSession(option: Parameters<WxApi['checkSession']>[0]): void {
+    this.checkSessionCalls += 1;
     setTimeout(() => (this.checkSessionOk ? option.success?.() : option.fail?.()), 0);
   }
 
