@@ -4,18 +4,18 @@
  */
 import { isIP } from 'node:net';
 import * as z from 'zod';
-import { DEFAULT_DELETION_DAYS, MAX_DELETION_DAYS, isEncodingAesKey } from '@wxlogin/wechat-core';
+import {
+  type AppCredentials,
+  DEFAULT_DELETION_DAYS,
+  MAX_DELETION_DAYS,
+  isEncodingAesKey,
+} from '@wxlogin/wechat-core';
 import {
   type ConnectionSettings,
   DEFAULT_CONNECTIONS,
   DEFAULT_LIMITS,
   type LimitSettings,
 } from './limits.js';
-
-export interface AppCredentials {
-  appid: string;
-  secret: string;
-}
 
 export interface ServerConfig {
   /** The mini-programs served: WECHAT_APPID first (the default app), then WECHAT_APPS. */

@@ -6,7 +6,7 @@ export type { CoreConfig, StoreConfig } from './core.js';
 
 export { WechatHttp, DEFAULT_API_ORIGIN, DEFAULT_OPEN_ORIGIN } from './wechat/http.js';
 export type { WechatHttpOptions } from './wechat/http.js';
-export { WechatClient, sessionKeySignature } from './wechat/client.js';
+export { WechatClient } from './wechat/client.js';
 export type {
   AppCredentials,
   ContentVerdict,

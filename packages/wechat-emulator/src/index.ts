@@ -8,7 +8,7 @@ export type {
   MintedLoginCodes,
 } from './control-client.js';
 export { encryptOpenData, signRawData } from './open-data.js';
-export { DEVTOOLS_MOCK_CODE, EmulatorState, devtoolsOpenid, sessionKeySignature } from './state.js';
+export { DEVTOOLS_MOCK_CODE, EmulatorState, devtoolsOpenid } from './state.js';
 export { encryptPushMessage } from './push.js';
 export type { PushConfig, PushDelivery, PushFormat, PushMode, PushRequest } from './push.js';
 export type { MediaCheck, Suggest } from './content-security.js';
