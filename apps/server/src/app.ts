@@ -109,7 +109,7 @@ export const LOG_SERIALIZERS = {
       url,
       host: request.host,
       remoteAddress: request.ip,
-      remotePort: request.socket.remotePort,
+      ...(request.socket.remotePort !== undefined ? { remotePort: request.socket.remotePort } : {}),
     };
   },
 };
@@ -130,7 +130,7 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
   const limits = options.limits ?? DEFAULT_LIMITS;
   const connections = options.connections ?? DEFAULT_CONNECTIONS;
   const app = Fastify({
-    logger: options.logger,
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
     // Idle keep-alive sockets close on shutdown; in-flight requests still finish.

@@ -91,7 +91,15 @@ export async function loginWithIdentity(
     openid: ctx.openid,
     ...(ctx.unionid ? { unionid: ctx.unionid } : {}),
   });
-  const result = await upsertLoginChecked({ ...identity, now: deps.now() }, deps);
+  const result = await upsertLoginChecked(
+    {
+      appid: identity.appid,
+      openid: identity.openid,
+      ...(identity.unionid !== undefined ? { unionid: identity.unionid } : {}),
+      now: deps.now(),
+    },
+    deps,
+  );
   reportUnionidConflict(result, identity.appid, deps);
   return {
     isNewUser: result.isNewUser,
