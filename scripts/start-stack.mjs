@@ -3,6 +3,7 @@
 // real WeChat) and the HTTP server on the embedded store, with an emulated Official Account for
 // the web login page. Ctrl-C stops every child, then exits.
 import { spawn } from 'node:child_process';
+import { LISTENING_LINE } from '@wxlogin/test-kit';
 import { lanAddress, writeDevServer } from './lan.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +53,7 @@ function start(name, args, env) {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (!line) continue;
       stream.write(`[${name}] ${line}\n`);
-      const match = /^listening on (http:\/\/\S+)/.exec(line);
+      const match = LISTENING_LINE.exec(line);
       if (match) {
         ready.set(name, match[1]);
         if (ready.size === children.size) void printSummary();

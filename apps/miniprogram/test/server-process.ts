@@ -1,13 +1,11 @@
 /** The real server process (apps/server's bin) for the client's end-to-end tests. */
-import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawnUntilListening } from '@wxlogin/test-kit';
 
+// A declared devDependency, so turbo builds the server before these tests run.
 const SERVER_BIN = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'server',
+  dirname(createRequire(import.meta.url).resolve('@wxlogin/server/package.json')),
   'bin',
   'wxlogin-server.js',
 );
@@ -23,7 +21,9 @@ export async function startServer(options: {
   emulatorUrl: string;
   dataDir: string;
 }): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [SERVER_BIN], {
+  const server = await spawnUntilListening({
+    name: 'server',
+    args: [SERVER_BIN],
     env: {
       PATH: process.env.PATH ?? '',
       WECHAT_APPID: options.app.appid,
@@ -33,24 +33,11 @@ export async function startServer(options: {
       PORT: '0',
       LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
   return {
-    url,
-    stop: () =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null) return done();
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-      }),
+    url: server.url,
+    stop: async () => {
+      await server.stop();
+    },
   };
 }

@@ -31,6 +31,7 @@ const server = createServer((req, res) => {
   }
   res.writeHead(404).end();
 });
+// The bench waits for the listening line (LISTENING_LINE in @wxlogin/test-kit).
 server.listen(0, '127.0.0.1', () =>
   process.stdout.write(`listening on http://127.0.0.1:${server.address().port}\n`),
 );

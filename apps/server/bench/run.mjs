@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SessionManager } from '@wxlogin/wechat-core';
 import { SQLITE_FILE, SqliteStore } from '@wxlogin/wechat-core/sqlite';
+import { spawnUntilListening } from '@wxlogin/test-kit';
 import { startEmulatorProcess } from '@wxlogin/wechat-emulator';
 import autocannon from 'autocannon';
 
@@ -21,31 +22,13 @@ const CONNECTIONS = 32;
 const APP = { appid: 'wx0000000000bench0', secret: 'bench-emulator-secret' };
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 
+/** A node process of the bench (server, floor), started on a free port, its output drained. */
 function startProcess(args, env = {}) {
-  const child = spawn(process.execPath, args, {
+  return spawnUntilListening({
+    name: args[0],
+    args,
     env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (!match) return;
-      child.stdout.off('data', onData);
-      child.stdout.resume();
-      resolve({
-        url: match[1],
-        pid: child.pid,
-        stop: () =>
-          new Promise((done) =>
-            child.exitCode !== null ? done() : (child.once('exit', done), child.kill('SIGTERM')),
-          ),
-      });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}:\n${output}`)));
+    keepOutput: false,
   });
 }
 

@@ -112,6 +112,7 @@ try {
 }
 const address = app.server.address();
 boundPort = typeof address === 'object' && address ? address.port : config.port;
+// The line tests, the bench and `npm start` wait for (LISTENING_LINE in @wxlogin/test-kit).
 process.stdout.write(`listening on http://${config.host}:${boundPort}\n`);
 if (web) process.stdout.write(`Official Account web login at ${web.publicUrl}/\n`);
 

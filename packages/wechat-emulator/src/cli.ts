@@ -58,6 +58,7 @@ const emulator = await startEmulator({
 }).catch((error: unknown) =>
   fail(`cannot listen on ${values.host}:${port}: ${(error as Error).message}`),
 );
+// The line tests, the bench and `npm start` wait for (LISTENING_LINE in @wxlogin/test-kit).
 process.stdout.write(`listening on ${emulator.url}\n`);
 process.stdout.write(
   `apps: ${apps.map((a) => a.appid).join(', ') || '(none; add with POST /__control/apps)'}\n`,

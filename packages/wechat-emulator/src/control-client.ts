@@ -4,7 +4,7 @@
  */
 import type { MediaCheck } from './content-security.js';
 import type { PushDelivery, PushRequest } from './push.js';
-import { spawn } from 'node:child_process';
+import { spawnUntilListening } from '@wxlogin/test-kit';
 import { fileURLToPath } from 'node:url';
 
 export interface MintedLoginCodes {
@@ -190,7 +190,7 @@ export interface EmulatorProcess {
 const CLI_PATH = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 /** Runs `wechat-emulator` as a child process on a free port and waits for its "listening on" line. */
-export function startEmulatorProcess(options: {
+export async function startEmulatorProcess(options: {
   apps: readonly { appid: string; secret: string }[];
   port?: number;
   /** Apps in DevTools mode (--devtools-app). */
@@ -199,38 +199,19 @@ export function startEmulatorProcess(options: {
   const args = [CLI_PATH, '--port', String(options.port ?? 0)];
   for (const app of options.apps) args.push('--app', `${app.appid}:${app.secret}`);
   for (const appid of options.devtoolsApps ?? []) args.push('--devtools-app', appid);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`wechat-emulator did not start within 10 s:\n${output}`));
-    }, 10_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (!match?.[1]) return;
-      clearTimeout(timer);
-      child.stdout.off('data', onData);
-      child.stdout.resume(); // later lines (DevTools logins) are not read: never let them block it
-      const url = match[1];
-      resolve({
-        url,
-        control: new EmulatorControl(url),
-        pid: child.pid ?? -1,
-        stop: () =>
-          new Promise<void>((done) => {
-            if (child.exitCode !== null) return done();
-            child.once('exit', () => done());
-            child.kill('SIGTERM');
-          }),
-      });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`wechat-emulator exited with ${code} before listening:\n${output}`));
-    });
+  // Later lines (DevTools logins) are drained, not kept.
+  const child = await spawnUntilListening({
+    name: 'wechat-emulator',
+    args,
+    env: process.env,
+    keepOutput: false,
   });
+  return {
+    url: child.url,
+    control: new EmulatorControl(child.url),
+    pid: child.pid,
+    stop: async () => {
+      await child.stop();
+    },
+  };
 }

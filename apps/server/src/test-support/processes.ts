@@ -1,5 +1,6 @@
 /** Test wiring: the real server process (bin/wxlogin-server.js) and a reader for its data file. */
 import { spawn } from 'node:child_process';
+import { type ListeningProcess, spawnUntilListening } from '@wxlogin/test-kit';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { StoreCollection } from '@wxlogin/wechat-core';
@@ -7,19 +8,8 @@ import { SqliteStore } from '@wxlogin/wechat-core/sqlite';
 
 const SERVER_BIN = fileURLToPath(new URL('../../bin/wxlogin-server.js', import.meta.url));
 
-export interface ServerProcess {
-  url: string;
-  pid: number;
-  /** Everything the process printed so far (JSON log lines and plain lines). */
-  output(): string;
-  /**
-   * Waits (up to 2 s) until the output matches, and returns it. A log line is written after the
-   * answer it belongs to, and reaches this process through a pipe: read it only through this.
-   */
-  waitForOutput(pattern: RegExp | string): Promise<string>;
-  /** Sends a signal and resolves with the exit code. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
+/** The server process: its URL, pid, output (JSON log lines and plain lines), and stop. */
+export type ServerProcess = ListeningProcess;
 
 /**
  * Starts the server with exactly these variables (plus PATH) and waits for "listening on";
@@ -29,49 +19,11 @@ export function startServerProcess(
   env: Record<string, string>,
   wrapper: readonly string[] = [],
 ): Promise<ServerProcess> {
-  const [command = process.execPath, ...args] = [...wrapper, process.execPath, SERVER_BIN];
-  const child = spawn(command, args, {
+  return spawnUntilListening({
+    name: 'server',
+    args: [SERVER_BIN],
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`server did not start within 10 s:\n${output}`));
-    }, 10_000);
-    const onData = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (!match?.[1]) return;
-      clearTimeout(timer);
-      child.stdout.off('data', onData);
-      resolve({
-        url: match[1],
-        pid: child.pid ?? -1,
-        output: () => output,
-        waitForOutput: async (pattern) => {
-          const seen = () =>
-            typeof pattern === 'string' ? output.includes(pattern) : pattern.test(output);
-          for (let i = 0; i < 100 && !seen(); i += 1)
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          return output;
-        },
-        stop: (signal = 'SIGTERM') => {
-          if (child.exitCode === null) child.kill(signal);
-          return exited;
-        },
-      });
-    };
-    child.stdout.on('data', onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${output}`));
-    });
+    wrapper,
   });
 }
 
