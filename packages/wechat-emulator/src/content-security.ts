@@ -95,7 +95,9 @@ function common(
   state: EmulatorState,
   request: FastifyRequest,
 ): { appid: string; openid: string; body: Record<string, unknown> } | { errcode: number } {
-  const token = state.checkAccessToken((request.query as Record<string, string>).access_token);
+  const token = state.tokens.checkAccessToken(
+    (request.query as Record<string, string>).access_token,
+  );
   if (token.errcode) return { errcode: token.errcode };
   const body = jsonBody(request);
   if (!body || body.version !== 2) return { errcode: 47001 };
@@ -103,7 +105,7 @@ function common(
     return { errcode: 40129 };
   const appid = token.appid ?? '';
   const openid = typeof body.openid === 'string' ? body.openid : '';
-  const user = state.getUser(appid, openid);
+  const user = state.logins.getUser(appid, openid);
   if (!user) return { errcode: 40003 };
   if (state.now() - user.lastVisitAt > VISIT_WINDOW_MS) return { errcode: 61010 };
   return { appid, openid, body };

@@ -80,7 +80,7 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
     const codes: string[] = [];
     let sessionKey = '';
     for (let i = 0; i < count; i += 1) {
-      const minted = state.mintLoginCode({ appid, openid, unionid, risky });
+      const minted = state.logins.mintLoginCode({ appid, openid, unionid, risky });
       openid = minted.user.openid;
       sessionKey = minted.user.sessionKey;
       codes.push(minted.code);
@@ -98,7 +98,7 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
     // The user who tapped: given, only their openid can redeem the code (as on the platform).
     const openid = optStr(b, 'openid');
     const codes = Array.from({ length: count }, () =>
-      state.mintPhoneCode(appid, purePhoneNumber, countryCode, openid),
+      state.logins.mintPhoneCode(appid, purePhoneNumber, countryCode, openid),
     );
     return { codes, purePhoneNumber, countryCode };
   });
@@ -107,7 +107,7 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
   app.post('/__control/encrypted-userinfo', (request) => {
     const b = body(request);
     const appid = knownApp(state, b);
-    const user = state.getUser(appid, str(b, 'openid'));
+    const user = state.logins.getUser(appid, str(b, 'openid'));
     if (!user)
       throw new ControlInputError('unknown openid for this appid: mint a login code first');
     const profile = {
@@ -143,7 +143,7 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
   app.post('/__control/encrypted-phone', (request) => {
     const b = body(request);
     const appid = knownApp(state, b);
-    const user = state.getUser(appid, str(b, 'openid'));
+    const user = state.logins.getUser(appid, str(b, 'openid'));
     if (!user)
       throw new ControlInputError('unknown openid for this appid: mint a login code first');
     const purePhoneNumber = optStr(b, 'purePhoneNumber') ?? '13800138000';
@@ -163,7 +163,7 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
   app.put('/__control/oauth-user', (request) => {
     const b = body(request);
     const appid = knownApp(state, b);
-    const profile = state.setBrowserUser(appid, {
+    const profile = state.oauth.setBrowserUser(appid, {
       ...(optStr(b, 'openid') ? { openid: str(b, 'openid') } : {}),
       ...(optStr(b, 'unionid') ? { unionid: str(b, 'unionid') } : {}),
       ...(optStr(b, 'nickname') ? { nickname: str(b, 'nickname') } : {}),
@@ -178,8 +178,8 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
     const b = body(request);
     const appid = knownApp(state, b);
     const scope = b.scope === 'snsapi_base' ? 'snsapi_base' : 'snsapi_userinfo';
-    const profile = state.browserUser(appid);
-    return { code: state.mintOAuthCode(profile, scope), openid: profile.openid };
+    const profile = state.oauth.browserUser(appid);
+    return { code: state.oauth.mintOAuthCode(profile, scope), openid: profile.openid };
   });
 
   /**
@@ -196,16 +196,16 @@ export function registerControlRoutes(app: FastifyInstance, state: EmulatorState
     if (errcode === undefined) throw new ControlInputError('errcode is required for kind errcode');
     const times =
       b.times === 'always' ? Number.POSITIVE_INFINITY : (optInt(b, 'times', 1, 1_000_000) ?? 1);
-    const fault = state.addFault(path, kind, errcode, times);
+    const fault = state.faults.addFault(path, kind, errcode, times);
     return { id: fault.id };
   });
 
   app.delete('/__control/faults', () => {
-    state.clearFaults();
+    state.faults.clearFaults();
     return { ok: true };
   });
 
-  app.get('/__control/calls', () => ({ calls: Object.fromEntries(state.calls) }));
+  app.get('/__control/calls', () => ({ calls: Object.fromEntries(state.faults.calls) }));
 
   /** Moves the emulator's clock forward: codes and tokens expire without waiting. */
   app.post('/__control/clock', (request) => {

@@ -145,6 +145,45 @@ describe('wechat-emulator process', () => {
     expect(await current().control.callCount('/cgi-bin/stable_token')).toBe(0);
   });
 
+  it('forgets everything on reset: codes, tokens, faults, push configuration, checks', async () => {
+    const control = current().control;
+    const { code } = await control.mintLoginCode({ appid: APP.appid });
+    const token = (await stable()).access_token as string;
+    const { codes } = await control.mintPhoneCodes({ appid: APP.appid });
+    await control.injectFault({
+      path: '/cgi-bin/token',
+      kind: 'errcode',
+      errcode: -1,
+      times: 'always',
+    });
+    await control.configurePush({
+      appid: APP.appid,
+      url: 'http://127.0.0.1:9/events',
+      token: 'tok',
+    });
+    await control.queueMediaVerdicts(['risky']);
+    await control.reset();
+    const exchange = await get(
+      `/sns/jscode2session?appid=${APP.appid}&secret=${APP.secret}&js_code=${code}&grant_type=authorization_code`,
+    );
+    expect(exchange.errcode).toBe(40029);
+    expect((await phone(token)).errcode).toBe(40001);
+    const fresh = (await stable()).access_token as string;
+    expect(
+      (await post(`/wxa/business/getuserphonenumber?access_token=${fresh}`, { code: codes[0] }))
+        .errcode,
+    ).toBe(40029);
+    expect(
+      (
+        await get(
+          `/cgi-bin/token?grant_type=client_credential&appid=${APP.appid}&secret=${APP.secret}`,
+        )
+      ).errcode,
+    ).toBeUndefined();
+    await expect(control.push({ appid: APP.appid, event: { Event: 'x' } })).rejects.toThrow();
+    expect((await control.mediaChecks()).checks).toEqual([]);
+  });
+
   it('rejects bad control input with a 400 envelope', async () => {
     const response = await fetch(`${current().url}/__control/faults`, {
       method: 'POST',

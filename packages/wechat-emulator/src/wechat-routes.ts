@@ -21,8 +21,8 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
   app.addHook('preHandler', async (request, reply) => {
     const path = request.routeOptions.url;
     if (!path || path.startsWith('/__control')) return;
-    state.countCall(path);
-    const fault = state.takeFault(path);
+    state.faults.countCall(path);
+    const fault = state.faults.takeFault(path);
     if (!fault) return;
     switch (fault.kind) {
       case 'errcode':
@@ -48,7 +48,7 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     const credentials = state.checkCredentials(q.appid, q.secret);
     if (credentials) return sendPlainJson(reply, fail(credentials));
     if (q.grant_type !== 'authorization_code') return sendPlainJson(reply, fail(40002));
-    const answer = state.exchangeLoginCode(q.appid ?? '', q.js_code ?? '');
+    const answer = state.logins.exchangeLoginCode(q.appid ?? '', q.js_code ?? '');
     if ('errcode' in answer)
       return sendPlainJson(reply, wechatError(answer.errcode, answer.errmsg));
     return sendPlainJson(reply, answer);
@@ -63,7 +63,7 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     const credentials = state.checkCredentials(appid, secret);
     if (credentials) return fail(credentials);
     if (body.grant_type !== 'client_credential') return fail(40002);
-    const answer = state.stableToken(appid ?? '', body.force_refresh === true);
+    const answer = state.tokens.stableToken(appid ?? '', body.force_refresh === true);
     return 'errcode' in answer ? wechatError(answer.errcode, answer.errmsg) : answer;
   });
 
@@ -72,12 +72,12 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     const credentials = state.checkCredentials(q.appid, q.secret);
     if (credentials) return fail(credentials);
     if (q.grant_type !== 'client_credential') return fail(40002);
-    return state.legacyToken(q.appid ?? '');
+    return state.tokens.legacyToken(q.appid ?? '');
   });
 
   // @see https://developers.weixin.qq.com/miniprogram/dev/server/API/user-info/phone-number/api_getphonenumber
   app.post('/wxa/business/getuserphonenumber', (request) => {
-    const token = state.checkAccessToken(query(request).access_token);
+    const token = state.tokens.checkAccessToken(query(request).access_token);
     if (token.errcode) return fail(token.errcode);
     const body = jsonBody(request);
     if (!body) return fail(47001);
@@ -85,7 +85,7 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     // The optional openid: the user the code must belong to (documented as an optional field;
     // the errcode for a mismatch is not documented, 40003 "invalid openid" is our reading).
     if (body.openid !== undefined && typeof body.openid !== 'string') return fail(47001);
-    const phone = state.redeemPhoneCode(token.appid ?? '', code, body.openid);
+    const phone = state.logins.redeemPhoneCode(token.appid ?? '', code, body.openid);
     if (phone === 40029) return wechatError(40029, 'invalid code');
     if (phone === 40003) return fail(40003);
     const phoneNumber =
@@ -108,10 +108,10 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
   // @see https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/checkSessionKey.html
   const sessionKeyCall = (request: FastifyRequest, reset: boolean): unknown => {
     const q = query(request);
-    const token = state.checkAccessToken(q.access_token);
+    const token = state.tokens.checkAccessToken(q.access_token);
     if (token.errcode) return fail(token.errcode);
     if (q.sig_method !== 'hmac_sha256') return fail(87009);
-    const user = state.getUser(token.appid ?? '', q.openid ?? '');
+    const user = state.logins.getUser(token.appid ?? '', q.openid ?? '');
     if (!user) return fail(40003);
     if (q.signature !== sessionKeySignature(user.sessionKey)) return fail(87009);
     if (!reset) return { errcode: 0, errmsg: 'ok' };
@@ -119,7 +119,7 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
       errcode: 0,
       errmsg: 'ok',
       openid: user.openid,
-      session_key: state.resetSessionKey(user),
+      session_key: state.logins.resetSessionKey(user),
     };
   };
   app.get('/wxa/checksession', (request) => sessionKeyCall(request, false));
@@ -150,13 +150,13 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     } catch {
       return errorPage('redirect_uri 参数错误');
     }
-    const user = state.browserUser(q.appid);
+    const user = state.oauth.browserUser(q.appid);
     if (q.scope === 'snsapi_userinfo' && user.consent === 'deny') {
       // Denied consent: the redirect carries state but no code.
       target.searchParams.set('state', q.state ?? '');
       return reply.redirect(target.toString(), 302);
     }
-    target.searchParams.set('code', state.mintOAuthCode(user, q.scope));
+    target.searchParams.set('code', state.oauth.mintOAuthCode(user, q.scope));
     target.searchParams.set('state', q.state ?? '');
     return reply.redirect(target.toString(), 302);
   });
@@ -166,7 +166,7 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     const credentials = state.checkCredentials(q.appid, q.secret);
     if (credentials) return fail(credentials);
     if (q.grant_type !== 'authorization_code') return fail(40002);
-    const grant = state.exchangeOAuthCode(q.appid ?? '', q.code ?? '');
+    const grant = state.oauth.exchangeOAuthCode(q.appid ?? '', q.code ?? '');
     if ('errcode' in grant) return wechatError(grant.errcode, grant.errmsg);
     return grantBody(grant);
   });
@@ -175,14 +175,14 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     const q = query(request);
     if (!q.appid || !state.apps.has(q.appid)) return fail(40013);
     if (q.grant_type !== 'refresh_token') return fail(40002);
-    const grant = state.refreshOAuth(q.appid, q.refresh_token ?? '');
+    const grant = state.oauth.refreshOAuth(q.appid, q.refresh_token ?? '');
     if ('errcode' in grant) return wechatError(grant.errcode, grant.errmsg);
     return grantBody(grant);
   });
 
   app.get('/sns/userinfo', (request, reply) => {
     const q = query(request);
-    const grant = state.oauthGrant(q.access_token);
+    const grant = state.oauth.oauthGrant(q.access_token);
     if ('errcode' in grant) return sendPlainJson(reply, wechatError(grant.errcode, grant.errmsg));
     if (grant.profile.openid !== q.openid) return sendPlainJson(reply, fail(40003));
     if (grant.scope !== 'snsapi_userinfo') return sendPlainJson(reply, fail(48001));
@@ -203,7 +203,7 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
 
   app.get('/sns/auth', (request) => {
     const q = query(request);
-    const grant = state.oauthGrant(q.access_token);
+    const grant = state.oauth.oauthGrant(q.access_token);
     if ('errcode' in grant) return wechatError(grant.errcode, grant.errmsg);
     if (grant.profile.openid !== q.openid) return fail(40003);
     return { errcode: 0, errmsg: 'ok' };
