@@ -12,7 +12,6 @@ import {
   type AuthDeps,
   DEFAULT_DELETION_DAYS,
   type AvatarReencoder,
-  type ErrorCode,
   WechatAuthError,
   bindPhone,
   claimWelcomeReward,
@@ -42,27 +41,11 @@ import {
 import { registerAccountRoutes } from './account-routes.js';
 import { type PushOptions, registerPushRoutes } from './push-routes.js';
 import { type WebLoginOptions, registerWebLogin } from './web/oauth-routes.js';
+import { HTTP_STATUS } from './http-status.js';
+
+export { HTTP_STATUS };
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
-
-/** The HTTP status of each error code (DESIGN.md, error table). */
-export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
-  bad_request: 400,
-  invalid_code: 400,
-  code_used: 400,
-  invalid_encrypted_data: 400,
-  unauthorized: 401,
-  risky_user: 403,
-  not_found: 404,
-  session_key_stale: 409,
-  deletion_not_pending: 409,
-  content_rejected: 400,
-  rate_limited: 429,
-  internal: 500,
-  wechat_unavailable: 502,
-  store_unavailable: 503,
-  wechat_timeout: 504,
-};
 
 export interface ServerOptions {
   logger: FastifyServerOptions['logger'];

@@ -29,6 +29,7 @@ import {
 } from '@wxlogin/wechat-core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { type ErrorPage, PAGE_HEADERS, errorPage, signedInPage, signedOutPage } from './pages.js';
+import { HTTP_STATUS } from '../http-status.js';
 
 export interface WebLoginOptions {
   officialAccount: AppCredentials;
@@ -75,7 +76,7 @@ const PAGES = {
     detail: 'returnTo must be a path on this site, such as /orders.',
   },
   badScope: {
-    status: 400,
+    status: HTTP_STATUS.bad_request,
     code: 'bad_request',
     title: '无效的授权范围',
     detail: 'scope must be snsapi_base or snsapi_userinfo.',
@@ -99,14 +100,14 @@ function pageForError(error: WechatAuthError, requestId: string): ErrorPage {
   switch (error.code) {
     case 'code_used':
       return {
-        status: 400,
+        status: HTTP_STATUS.code_used,
         code: 'code_used',
         title: '授权码已被使用',
         detail: 'This sign-in was already completed once. Please start again.',
       };
     case 'invalid_code':
       return {
-        status: 400,
+        status: HTTP_STATUS.invalid_code,
         code: 'invalid_code',
         title: '授权码无效或已过期',
         detail: 'WeChat did not accept this sign-in code. Please start again.',
@@ -114,21 +115,21 @@ function pageForError(error: WechatAuthError, requestId: string): ErrorPage {
     case 'wechat_unavailable':
     case 'wechat_timeout':
       return {
-        status: error.code === 'wechat_timeout' ? 504 : 502,
+        status: HTTP_STATUS[error.code],
         code: error.code,
         title: '微信暂时无法访问',
         detail: 'WeChat did not answer properly. Please try again in a moment.',
       };
     case 'store_unavailable':
       return {
-        status: 503,
+        status: HTTP_STATUS.store_unavailable,
         code: 'store_unavailable',
         title: '服务暂时不可用',
         detail: 'Our database is unavailable. Please try again in a moment.',
       };
     default:
       return {
-        status: 500,
+        status: HTTP_STATUS.internal,
         code: 'internal',
         title: '出错了',
         detail: `Something went wrong (request id ${requestId}).`,
