@@ -70,13 +70,14 @@ export async function screenText(
 export async function submitCloudAvatar(
   fileId: string,
   caller: CallerContext,
+  /** The caller's record as the request read it: its pending avatar is the one replaced. */
+  before: UserRecord,
   deps: Pick<AuthDeps, 'store' | 'now' | 'content' | 'cloudFiles' | 'log'>,
 ): Promise<void> {
   if (!deps.content || !deps.cloudFiles) return;
   const openid = await openidOf(caller, deps);
   const mediaUrl = await deps.cloudFiles.temporaryUrl(fileId);
   const { traceId } = await deps.content.submitImage({ appid: caller.appid, openid, mediaUrl });
-  const before = await deps.store.users.findUser(caller.userId);
   const now = deps.now();
   const user = await deps.store.users.setPendingAvatar(
     caller.userId,
@@ -84,7 +85,7 @@ export async function submitCloudAvatar(
     now,
   );
   if (!user) throw userGone();
-  const replaced = before?.pendingAvatar?.fileId;
+  const replaced = before.pendingAvatar?.fileId;
   if (replaced !== fileId && replaced !== user.profile.avatarUrl)
     await deleteOwnCloudAvatar(replaced, caller.userId, deps);
 }
@@ -119,12 +120,7 @@ export async function dropPendingAvatar(
 ): Promise<UserRecord> {
   const pending = user.pendingAvatar;
   if (!pending) return user;
-  const settled = await deps.store.users.settlePendingAvatar(
-    user.id,
-    pending.traceId,
-    false,
-    deps.now(),
-  );
+  const settled = await deps.store.users.settlePendingAvatar(user.id, pending, false, deps.now());
   if (pending.fileId !== user.profile.avatarUrl)
     await deleteOwnCloudAvatar(pending.fileId, user.id, deps);
   return settled ?? user;
@@ -205,7 +201,7 @@ async function settleCloudAvatar(
     // Deleted before the record lets go of it: a failure here leaves the check to WeChat's retry.
     await deps.cloudFiles.delete([pending.fileId]);
   }
-  const settled = await deps.store.users.settlePendingAvatar(userId, traceId, passed, deps.now());
+  const settled = await deps.store.users.settlePendingAvatar(userId, pending, passed, deps.now());
   if (!settled) return 'unknown_trace';
   // The avatar it replaces on the profile is no longer anyone's.
   if (passed && previous !== pending.fileId) await deleteOwnCloudAvatar(previous, userId, deps);

@@ -168,9 +168,10 @@ export async function updateProfile(
     deps.content &&
     deps.cloudFiles
   ) {
-    const current = (await loadUser(caller.userId, deps))?.profile.avatarUrl;
-    if (parsed.avatarUrl !== current) {
-      await submitCloudAvatar(parsed.avatarUrl, caller, deps);
+    const current = await loadUser(caller.userId, deps);
+    if (!current) throw userGone();
+    if (parsed.avatarUrl !== current.profile.avatarUrl) {
+      await submitCloudAvatar(parsed.avatarUrl, caller, current, deps);
       cloudAvatarPending = true;
     }
   }

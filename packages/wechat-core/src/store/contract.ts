@@ -572,25 +572,16 @@ export function describeStoreContract(
         };
         await store.users.setPendingAvatar(user.id, second, at(2));
         expect(await store.users.findByPendingAvatar(first.traceId)).toBeNull();
-        expect(
-          await store.users.settlePendingAvatar(user.id, first.traceId, true, at(3)),
-        ).toBeNull();
+        expect(await store.users.settlePendingAvatar(user.id, first, true, at(3))).toBeNull();
         expect((await store.users.findUser(user.id))?.profile.avatarUrl).toBe(
           'cloud://env.1/old.png',
         );
         // Approved: on the profile, no longer pending; a replay finds nothing to settle.
-        const approved = await store.users.settlePendingAvatar(
-          user.id,
-          second.traceId,
-          true,
-          at(4),
-        );
+        const approved = await store.users.settlePendingAvatar(user.id, second, true, at(4));
         expect(approved?.profile.avatarUrl).toBe(second.fileId);
         expect(approved?.pendingAvatar).toBeUndefined();
         expect((await store.users.findUser(user.id))?.pendingAvatar).toBeUndefined();
-        expect(
-          await store.users.settlePendingAvatar(user.id, second.traceId, false, at(5)),
-        ).toBeNull();
+        expect(await store.users.settlePendingAvatar(user.id, second, false, at(5))).toBeNull();
         // Refused: dropped, the profile keeps what it had.
         const third = {
           fileId: 'cloud://env.1/c.png',
@@ -598,7 +589,7 @@ export function describeStoreContract(
           submittedAt: at(6),
         };
         await store.users.setPendingAvatar(user.id, third, at(6));
-        const refused = await store.users.settlePendingAvatar(user.id, third.traceId, false, at(7));
+        const refused = await store.users.settlePendingAvatar(user.id, third, false, at(7));
         expect(refused?.profile.avatarUrl).toBe(second.fileId);
         expect(refused?.pendingAvatar).toBeUndefined();
         expect(await store.users.setPendingAvatar('no-such-user', third, at(8))).toBeNull();

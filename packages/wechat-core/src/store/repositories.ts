@@ -344,18 +344,15 @@ class Users implements UserRepository {
 
   async settlePendingAvatar(
     id: string,
-    traceId: string,
+    pending: Pick<PendingAvatar, 'traceId' | 'fileId'>,
     approved: boolean,
     now: Date,
   ): Promise<UserRecord | null> {
-    const pending = await this.users.findOne({ _id: id, 'pendingAvatar.traceId': traceId });
-    const fileId = pending?.pendingAvatar?.fileId;
-    if (fileId === undefined) return null;
     // Conditional on the trace id: a replay, or a check a newer upload replaced, changes nothing.
     const doc = await this.users.updateOne(
-      { _id: id, 'pendingAvatar.traceId': traceId },
+      { _id: id, 'pendingAvatar.traceId': pending.traceId },
       {
-        set: { ...(approved ? { 'profile.avatarUrl': fileId } : {}), updatedAt: now },
+        set: { ...(approved ? { 'profile.avatarUrl': pending.fileId } : {}), updatedAt: now },
         unset: ['pendingAvatar'],
       },
     );

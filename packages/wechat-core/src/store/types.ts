@@ -184,12 +184,13 @@ export interface UserRepository {
   /** The user whose pending avatar has this trace id. */
   findByPendingAvatar(traceId: string): Promise<UserRecord | null>;
   /**
-   * Ends the image check with this trace id: `approved`, the avatar goes on the profile; else it
-   * is dropped. Null when that check is no longer pending (settled, or replaced by a newer one).
+   * Ends the image check of `pending` (as read from the user): `approved`, its file goes on the
+   * profile; else it is dropped. One update, conditional on the trace id: null when that check is
+   * no longer pending (settled, or replaced by a newer one).
    */
   settlePendingAvatar(
     id: string,
-    traceId: string,
+    pending: Pick<PendingAvatar, 'traceId' | 'fileId'>,
     approved: boolean,
     now: Date,
   ): Promise<UserRecord | null>;
