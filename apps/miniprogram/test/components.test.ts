@@ -49,6 +49,8 @@ function fakeApp(
     phone?: () => Promise<unknown>;
     welcomeReward?: () => Promise<unknown>;
     me?: () => Promise<unknown>;
+    /** The backend's sessions capability (false: the cloud functions). */
+    sessions?: boolean;
   } = {},
 ) {
   const record =
@@ -73,6 +75,7 @@ function fakeApp(
           user: { ...USER, phone: { purePhoneNumber: '13800138000', countryCode: '86' } },
         });
       },
+      capabilities: { sessions: answers.sessions ?? true, sessionKey: answers.sessions ?? true },
       uploadAvatar: record('uploadAvatar', () =>
         Promise.resolve('http://127.0.0.1:3000/avatars/AAAAAAAAAAAAAAAAAAAAAA'),
       ),
@@ -213,6 +216,27 @@ describe('账号与安全', () => {
     // While a deletion is pending, there is nothing more to delete.
     expect(page.querySelector('#delete-account')).toBeUndefined();
     expect(page.querySelector('#sign-out-others')).toBeDefined();
+    expect(page.querySelector('#export')).toBeDefined();
+  });
+
+  it('account over the cloud functions: no device list, the rest as usual', async () => {
+    fakeApp({
+      sessions: false,
+      me: () =>
+        Promise.resolve({
+          user: {
+            ...USER,
+            deletion: { requestedAt: USER.createdAt, deleteAt: '2026-11-27T00:00:00.000Z' },
+          },
+        }),
+    });
+    const page = render('pages/account/account');
+    await (page.instance.refresh as () => Promise<void>)();
+    await simulate.sleep(0);
+    expect(calls.map((c) => c.method)).not.toContain('request:sessions');
+    expect((page.instance.data as unknown as { error: string }).error).toBe('');
+    expect(page.querySelector('#cancel-deletion')).toBeDefined();
+    expect(page.querySelector('#sign-out-others')).toBeUndefined();
     expect(page.querySelector('#export')).toBeDefined();
   });
 });

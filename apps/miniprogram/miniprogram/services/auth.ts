@@ -8,7 +8,14 @@
  */
 import type { PublicUser } from '@wxlogin/wechat-core';
 import { ClientError, isClientError } from './errors.js';
-import type { LegacyUserInfo, ProfileBody, Route, Routes, Transport } from './transport.js';
+import type {
+  LegacyUserInfo,
+  ProfileBody,
+  Route,
+  Routes,
+  Transport,
+  TransportCapabilities,
+} from './transport.js';
 import type { WxApi } from './wx-api.js';
 
 export const SESSION_STORAGE_KEY = 'wxlogin.session';
@@ -35,6 +42,11 @@ export class AuthService {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxRetryAfterSeconds: number;
+  /** What the backend does (sessions, the session_key): pages show only what it offers. */
+  get capabilities(): TransportCapabilities {
+    return this.transport.capabilities;
+  }
+
   /** The user the last login answered with (its `deletion` set during a cooling-off period). */
   user: PublicUser | undefined;
 

@@ -29,6 +29,8 @@ function confirm(title: string, content: string, confirmText: string): Promise<b
 Component({
   data: {
     loading: true,
+    /** The backend has sessions to list and end (the server; not the cloud functions). */
+    hasDevices: true,
     devices: [] as DeviceRow[],
     /** The pending deletion, if any. */
     deletion: null as DeletionInfo | null,
@@ -45,13 +47,15 @@ Component({
     async refresh() {
       const auth = getApp<IAppOption>().auth;
       try {
+        const hasDevices = auth.capabilities.sessions;
         const [{ user }, { sessions }] = await Promise.all([
           auth.request('me', undefined),
-          auth.request('sessions', undefined),
+          hasDevices ? auth.request('sessions', undefined) : { sessions: [] },
         ]);
         this.setData({
           loading: false,
           error: '',
+          hasDevices,
           deletion: user.deletion ?? null,
           deleteAt: user.deletion ? describeDate(user.deletion.deleteAt) : '',
           devices: sessions.map((s) => ({ ...s, seen: describeDate(s.lastSeenAt, true) })),
