@@ -58,14 +58,6 @@ export class ContentChecks {
   /** Resolves once every image check started so far has pushed its event. */
   private pending: Promise<unknown>[] = [];
 
-  reset(): void {
-    this.riskyWords = [];
-    this.reviewWords = [];
-    this.mediaVerdicts = [];
-    this.mediaChecks.length = 0;
-    this.pending = [];
-  }
-
   judgeText(content: string): Suggest {
     if (this.riskyWords.some((word) => content.includes(word))) return 'risky';
     if (this.reviewWords.some((word) => content.includes(word))) return 'review';
@@ -182,5 +174,5 @@ async function judgeMedia(state: EmulatorState, check: MediaCheck): Promise<void
     check.delivered = false;
     return;
   }
-  check.delivered = (await state.push.deliver(check.appid, event)).delivered;
+  check.delivered = (await state.push.deliver(check.appid, check.event)).delivered;
 }

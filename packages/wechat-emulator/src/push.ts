@@ -93,11 +93,6 @@ export class MessagePush {
     return this.configs.get(appid);
   }
 
-  reset(): void {
-    this.configs.clear();
-  }
-
-  /** The request WeChat would send for this event (envelope fields filled in when absent). */
   /**
    * The message as WeChat sends it, before any encryption: what a cloud function configured for
    * this event receives as its `event` (JSON only).
@@ -112,6 +107,7 @@ export class MessagePush {
     };
   }
 
+  /** The request WeChat would send for this event (envelope fields filled in when absent). */
   build(appid: string, config: PushConfig, event: Record<string, unknown>): PushRequest {
     const fields = this.envelope(appid, event);
     const timestamp = String(Math.floor(this.now() / 1000));

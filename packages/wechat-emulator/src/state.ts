@@ -10,16 +10,8 @@ import { CallsAndFaults } from './state/faults.js';
 import { MiniProgramLogins } from './state/mini-program.js';
 import { OfficialAccountOAuth } from './state/oauth.js';
 
-export type { Fault, FaultKind } from './state/faults.js';
-export {
-  DEVTOOLS_MOCK_CODE,
-  type MiniProgramUser,
-  devtoolsOpenid,
-  makeOpenid,
-  makeSessionKey,
-  sessionKeySignature,
-} from './state/mini-program.js';
-export { type OAuthProfile, defaultOAuthProfile } from './state/oauth.js';
+export type { FaultKind } from './state/faults.js';
+export { DEVTOOLS_MOCK_CODE, devtoolsOpenid, sessionKeySignature } from './state/mini-program.js';
 
 export interface AppRecord {
   appid: string;
