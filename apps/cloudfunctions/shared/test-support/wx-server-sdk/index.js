@@ -64,15 +64,18 @@ class CloudSDKError extends Error {
   }
 }
 
-function camelCase(value) {
-  if (Array.isArray(value)) return value.map(camelCase);
+/** Renames every key of a JSON value, recursively (the SDK's convertCase, either way). */
+function renameKeys(value, rename) {
+  if (Array.isArray(value)) return value.map((inner) => renameKeys(inner, rename));
   if (!value || typeof value !== 'object') return value;
   const out = {};
-  for (const [key, inner] of Object.entries(value)) {
-    out[key.replace(/_([a-z])/g, (_, c) => c.toUpperCase())] = camelCase(inner);
-  }
+  for (const [key, inner] of Object.entries(value)) out[rename(key)] = renameKeys(inner, rename);
   return out;
 }
+
+/** openapi output: snake_case -> camelCase. */
+const camelCase = (value) =>
+  renameKeys(value, (key) => key.replace(/_([a-z])/g, (_, c) => c.toUpperCase()));
 
 async function wechat(path, init) {
   const origin = process.env.WXSTANDIN_API_ORIGIN;
@@ -86,7 +89,14 @@ async function wechat(path, init) {
  * any other with -604101. The function's folder is two up from node_modules/wx-server-sdk.
  * @see https://developers.weixin.qq.com/miniprogram/dev/wxcloud/guide/openapi/openapi.html
  */
+let declared;
 function declaredOpenApis() {
+  declared ??= readDeclaredOpenApis();
+  return declared;
+}
+
+/** Read once per copy of this module: each deployed function has its own, with its config.json. */
+function readDeclaredOpenApis() {
   try {
     const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'config.json'), 'utf8'));
     const list = config?.permissions?.openapi;
@@ -122,16 +132,9 @@ async function callOpenApi(api, path, body) {
   return { ...camelCase(rest), errCode: 0, errMsg: `${api}:ok` };
 }
 
-/** The SDK's convertCase (camel -> snake, recursively) applied to openapi input. */
-function snakeCase(value) {
-  if (Array.isArray(value)) return value.map(snakeCase);
-  if (!value || typeof value !== 'object') return value;
-  const out = {};
-  for (const [key, inner] of Object.entries(value)) {
-    out[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = snakeCase(inner);
-  }
-  return out;
-}
+/** openapi input: camelCase -> snake_case. */
+const snakeCase = (value) =>
+  renameKeys(value, (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
 
 const openapi = {
   security: {
