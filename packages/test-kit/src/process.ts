@@ -88,3 +88,30 @@ export function spawnUntilListening(options: {
     });
   });
 }
+
+/**
+ * Runs `node <args>` expecting it to end by itself (a server refusing its config, say); resolves
+ * with its exit code and everything it printed. Killed after `timeoutMs` (then the code is null).
+ */
+export function runUntilExit(options: {
+  args: readonly string[];
+  /** The whole environment of the child (nothing is inherited unless passed). */
+  env: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, options.args, {
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => (output += chunk.toString('utf8'));
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 10_000);
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    }),
+  );
+}

@@ -9,7 +9,8 @@
  * one address really went over its budget, and nothing else is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { readEmbeddedCollection, residentBytes } from '../test-support/processes.js';
+import { residentBytes } from '@wxlogin/test-kit';
+import { readEmbeddedCollection } from '../test-support/processes.js';
 import { APP, useStack } from '../test-support/stack.js';
 
 const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 60);

@@ -1,7 +1,5 @@
 /** Test wiring: the real server process (bin/wxlogin-server.js) and a reader for its data file. */
-import { spawn } from 'node:child_process';
-import { type ListeningProcess, spawnUntilListening } from '@wxlogin/test-kit';
-import { readFile } from 'node:fs/promises';
+import { type ListeningProcess, runUntilExit, spawnUntilListening } from '@wxlogin/test-kit';
 import { fileURLToPath } from 'node:url';
 import type { StoreCollection } from '@wxlogin/wechat-core';
 import { SqliteStore } from '@wxlogin/wechat-core/sqlite';
@@ -31,20 +29,7 @@ export function startServerProcess(
 export function runServerToExit(
   env: Record<string, string>,
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [SERVER_BIN], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  return new Promise((resolve) =>
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    }),
-  );
+  return runUntilExit({ args: [SERVER_BIN], env: { PATH: process.env.PATH ?? '', ...env } });
 }
 
 /**
@@ -77,11 +62,4 @@ export async function storeCounts(
     identities: all.identities.length,
     sessions: all.sessions.length,
   };
-}
-
-/** Resident memory of a process in bytes (Linux /proc). */
-export async function residentBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  return match ? Number(match[1]) * 1024 : Number.NaN;
 }
