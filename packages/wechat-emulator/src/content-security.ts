@@ -21,7 +21,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { fail, jsonBody } from './answers.js';
+import { answer, fail, jsonBody, ok } from './answers.js';
 import type { EmulatorState } from './state.js';
 
 export type Suggest = 'pass' | 'review' | 'risky';
@@ -76,10 +76,6 @@ export class ContentChecks {
 export function traceId(): string {
   const hex = randomBytes(12).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 16)}-${hex.slice(16, 24)}`;
-}
-
-function ok(extra: Record<string, unknown>): Record<string, unknown> {
-  return { errcode: 0, errmsg: 'ok', ...extra };
 }
 
 /** The checks both calls share: token, body, version, scene, a recent user of this app. */
@@ -163,11 +159,10 @@ async function judgeMedia(state: EmulatorState, check: MediaCheck): Promise<void
           detail: [
             { strategy: 'content_model', errcode: 0, suggest, label: LABEL[suggest], prob: 90 },
           ],
-          errcode: 0,
-          errmsg: 'ok',
+          ...answer(0),
           result: { suggest, label: LABEL[suggest] },
         }
-      : { detail: [], errcode: -1008, errmsg: 'media download error' }),
+      : { detail: [], ...answer(-1008) }),
   };
   check.event = state.push.envelope(check.appid, event);
   if (!state.push.configOf(check.appid)) {

@@ -3,7 +3,7 @@
  * HTTP 200 and `{ errcode, errmsg }`, and some endpoints say text/plain for a JSON body: both kept.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { fail, jsonBody, wechatError } from './answers.js';
+import { fail, injectedFault, jsonBody, ok } from './answers.js';
 import { type EmulatorState, sessionKeySignature } from './state.js';
 
 type Query = Record<string, string | undefined>;
@@ -26,9 +26,7 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     if (!fault) return;
     switch (fault.kind) {
       case 'errcode':
-        return reply.send(
-          wechatError(fault.errcode, fault.errcode === -1 ? 'system error' : 'injected'),
-        );
+        return reply.send(injectedFault(fault.errcode));
       case 'http_500':
         return reply
           .code(500)
@@ -49,8 +47,7 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     if (credentials) return sendPlainJson(reply, fail(credentials));
     if (q.grant_type !== 'authorization_code') return sendPlainJson(reply, fail(40002));
     const answer = state.logins.exchangeLoginCode(q.appid ?? '', q.js_code ?? '');
-    if ('errcode' in answer)
-      return sendPlainJson(reply, wechatError(answer.errcode, answer.errmsg));
+    if ('errcode' in answer) return sendPlainJson(reply, fail(answer.errcode));
     return sendPlainJson(reply, answer);
   });
 
@@ -64,7 +61,7 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     if (credentials) return fail(credentials);
     if (body.grant_type !== 'client_credential') return fail(40002);
     const answer = state.tokens.stableToken(appid ?? '', body.force_refresh === true);
-    return 'errcode' in answer ? wechatError(answer.errcode, answer.errmsg) : answer;
+    return 'errcode' in answer ? fail(answer.errcode) : answer;
   });
 
   app.get('/cgi-bin/token', (request) => {
@@ -86,22 +83,19 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     // the errcode for a mismatch is not documented, 40003 "invalid openid" is our reading).
     if (body.openid !== undefined && typeof body.openid !== 'string') return fail(47001);
     const phone = state.logins.redeemPhoneCode(token.appid ?? '', code, body.openid);
-    if (phone === 40029) return wechatError(40029, 'invalid code');
-    if (phone === 40003) return fail(40003);
+    if (typeof phone === 'number') return fail(phone);
     const phoneNumber =
       phone.countryCode === '86'
         ? phone.purePhoneNumber
         : `+${phone.countryCode}${phone.purePhoneNumber}`;
-    return {
-      errcode: 0,
-      errmsg: 'ok',
+    return ok({
       phone_info: {
         phoneNumber,
         purePhoneNumber: phone.purePhoneNumber,
         countryCode: phone.countryCode,
         watermark: { timestamp: Math.floor(state.now() / 1000), appid: phone.appid },
       },
-    };
+    });
   });
 
   // checksession and resetusersessionkey share the signature rule: HMAC-SHA256("", session_key).
@@ -114,13 +108,8 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     const user = state.logins.getUser(token.appid ?? '', q.openid ?? '');
     if (!user) return fail(40003);
     if (q.signature !== sessionKeySignature(user.sessionKey)) return fail(87009);
-    if (!reset) return { errcode: 0, errmsg: 'ok' };
-    return {
-      errcode: 0,
-      errmsg: 'ok',
-      openid: user.openid,
-      session_key: state.logins.resetSessionKey(user),
-    };
+    if (!reset) return ok();
+    return ok({ openid: user.openid, session_key: state.logins.resetSessionKey(user) });
   };
   app.get('/wxa/checksession', (request) => sessionKeyCall(request, false));
   app.get('/wxa/resetusersessionkey', (request) => sessionKeyCall(request, true));
@@ -167,7 +156,7 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     if (credentials) return fail(credentials);
     if (q.grant_type !== 'authorization_code') return fail(40002);
     const grant = state.oauth.exchangeOAuthCode(q.appid ?? '', q.code ?? '');
-    if ('errcode' in grant) return wechatError(grant.errcode, grant.errmsg);
+    if ('errcode' in grant) return fail(grant.errcode);
     return grantBody(grant);
   });
 
@@ -176,14 +165,14 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
     if (!q.appid || !state.apps.has(q.appid)) return fail(40013);
     if (q.grant_type !== 'refresh_token') return fail(40002);
     const grant = state.oauth.refreshOAuth(q.appid, q.refresh_token ?? '');
-    if ('errcode' in grant) return wechatError(grant.errcode, grant.errmsg);
+    if ('errcode' in grant) return fail(grant.errcode);
     return grantBody(grant);
   });
 
   app.get('/sns/userinfo', (request, reply) => {
     const q = query(request);
     const grant = state.oauth.oauthGrant(q.access_token);
-    if ('errcode' in grant) return sendPlainJson(reply, wechatError(grant.errcode, grant.errmsg));
+    if ('errcode' in grant) return sendPlainJson(reply, fail(grant.errcode, 'oauth'));
     if (grant.profile.openid !== q.openid) return sendPlainJson(reply, fail(40003));
     if (grant.scope !== 'snsapi_userinfo') return sendPlainJson(reply, fail(48001));
     const p = grant.profile;
@@ -204,9 +193,9 @@ export function registerWechatRoutes(app: FastifyInstance, state: EmulatorState)
   app.get('/sns/auth', (request) => {
     const q = query(request);
     const grant = state.oauth.oauthGrant(q.access_token);
-    if ('errcode' in grant) return wechatError(grant.errcode, grant.errmsg);
+    if ('errcode' in grant) return fail(grant.errcode, 'oauth');
     if (grant.profile.openid !== q.openid) return fail(40003);
-    return { errcode: 0, errmsg: 'ok' };
+    return ok();
   });
 
   // Stands in for thirdwx.qlogo.cn, which a machine without WeChat cannot reach: point an OAuth

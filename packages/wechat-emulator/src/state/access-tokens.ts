@@ -57,7 +57,7 @@ export class AccessTokens {
   stableToken(
     appid: string,
     forceRefresh: boolean,
-  ): { access_token: string; expires_in: number } | { errcode: number; errmsg: string } {
+  ): { access_token: string; expires_in: number } | { errcode: number } {
     const now = this.now();
     const slot = this.stable.get(appid);
     const fresh = (): StableSlot => {
@@ -77,7 +77,7 @@ export class AccessTokens {
       const day = new Date(now).toISOString().slice(0, 10);
       const used = slot && slot.forceDay === day ? slot.forceCount : 0;
       if (used >= FORCE_REFRESH_DAILY_LIMIT) {
-        return { errcode: 45009, errmsg: 'reach max api daily quota limit' };
+        return { errcode: 45009 };
       }
       if (slot && now - slot.lastForceAt < FORCE_REFRESH_MIN_INTERVAL_MS && now < slot.expiresAt) {
         current = slot;

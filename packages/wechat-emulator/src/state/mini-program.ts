@@ -112,21 +112,19 @@ export class MiniProgramLogins {
   exchangeLoginCode(
     appid: string,
     code: string,
-  ):
-    | { errcode: number; errmsg: string }
-    | { openid: string; session_key: string; unionid?: string } {
+  ): { errcode: number } | { openid: string; session_key: string; unionid?: string } {
     const entry = this.loginCodes.get(code);
     const now = this.now();
     if (!entry && this.devtoolsApps.has(appid)) return this.exchangeDevtoolsCode(appid, code, now);
     if (!entry || entry.appid !== appid || now - entry.issuedAt > LOGIN_CODE_TTL_MS) {
-      return { errcode: 40029, errmsg: 'invalid code' };
+      return { errcode: 40029 };
     }
-    if (entry.used) return { errcode: 40163, errmsg: 'code been used' };
+    if (entry.used) return { errcode: 40163 };
     const user = this.getUser(appid, entry.openid);
-    if (!user) return { errcode: 40029, errmsg: 'invalid code' };
-    if (this.overMinuteQuota(user, now)) return MINUTE_QUOTA_ERROR;
+    if (!user) return { errcode: 40029 };
+    if (this.overMinuteQuota(user, now)) return { errcode: 45011 };
     entry.used = true;
-    if (entry.risky) return { errcode: 40226, errmsg: 'invalid user, risky user' };
+    if (entry.risky) return { errcode: 40226 };
     user.recentExchanges.push(now);
     return {
       openid: user.openid,
@@ -147,10 +145,10 @@ export class MiniProgramLogins {
     appid: string,
     code: string,
     now: number,
-  ): { errcode: number; errmsg: string } | { openid: string; session_key: string } {
+  ): { errcode: number } | { openid: string; session_key: string } {
     const openid = devtoolsOpenid(appid);
     const user = this.wxLogin(appid, openid); // the wx.login DevTools did
-    if (this.overMinuteQuota(user, now)) return MINUTE_QUOTA_ERROR;
+    if (this.overMinuteQuota(user, now)) return { errcode: 45011 };
     user.recentExchanges.push(now);
     const kind = code === DEVTOOLS_MOCK_CODE ? 'the tourist mock code' : 'an unknown code';
     this.log(
@@ -207,11 +205,6 @@ export class MiniProgramLogins {
 export function makeSessionKey(): string {
   return randomBytes(16).toString('base64');
 }
-
-const MINUTE_QUOTA_ERROR = {
-  errcode: 45011,
-  errmsg: 'api minute-quota reach limit  mustslower  retry next minute',
-} as const;
 
 /** What wx.login answers in WeChat DevTools under the tourist appid (no real appid). */
 export const DEVTOOLS_MOCK_CODE = 'the code is a mock one';

@@ -75,12 +75,12 @@ export class OfficialAccountOAuth {
     return code;
   }
 
-  exchangeOAuthCode(appid: string, code: string): OAuthGrant | { errcode: number; errmsg: string } {
+  exchangeOAuthCode(appid: string, code: string): OAuthGrant | { errcode: number } {
     const entry = this.oauthCodes.get(code);
-    if (!entry || entry.profile.appid !== appid) return { errcode: 40029, errmsg: 'invalid code' };
-    if (entry.used) return { errcode: 40163, errmsg: 'code been used' };
+    if (!entry || entry.profile.appid !== appid) return { errcode: 40029 };
+    if (entry.used) return { errcode: 40163 };
     if (this.now() - entry.issuedAt > OAUTH_CODE_TTL_MS) {
-      return { errcode: 42003, errmsg: 'code expired' };
+      return { errcode: 42003 };
     }
     entry.used = true;
     return this.newGrant(entry.profile, entry.scope);
@@ -101,16 +101,13 @@ export class OfficialAccountOAuth {
     return grant;
   }
 
-  refreshOAuth(
-    appid: string,
-    refreshToken: string,
-  ): OAuthGrant | { errcode: number; errmsg: string } {
+  refreshOAuth(appid: string, refreshToken: string): OAuthGrant | { errcode: number } {
     const grant = this.oauthByRefresh.get(refreshToken);
     if (!grant || grant.profile.appid !== appid) {
-      return { errcode: 40030, errmsg: 'invalid refresh_token' };
+      return { errcode: 40030 };
     }
     if (this.now() >= grant.refreshExpiresAt) {
-      return { errcode: 42002, errmsg: 'refresh_token expired' };
+      return { errcode: 42002 };
     }
     // The refresh token stays the same for its 30 days; only the access token is renewed.
     this.oauthByAccess.delete(grant.accessToken);
@@ -120,11 +117,11 @@ export class OfficialAccountOAuth {
     return grant;
   }
 
-  oauthGrant(accessToken: string | undefined): OAuthGrant | { errcode: number; errmsg: string } {
+  oauthGrant(accessToken: string | undefined): OAuthGrant | { errcode: number } {
     const grant = accessToken ? this.oauthByAccess.get(accessToken) : undefined;
-    if (!grant) return { errcode: 40001, errmsg: 'invalid credential, access_token is invalid' };
+    if (!grant) return { errcode: 40001 };
     if (this.now() >= grant.accessExpiresAt) {
-      return { errcode: 42001, errmsg: 'access_token expired' };
+      return { errcode: 42001 };
     }
     return grant;
   }
