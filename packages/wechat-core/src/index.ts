@@ -1,72 +1,46 @@
+/**
+ * The main entry: what a runtime adapter (the HTTP server, the cloud functions) needs to wire the
+ * core and call its use-cases. No database driver is imported here: `openStore` loads the one it
+ * chooses, and each store has its own entry (`./sqlite`, `./mongo`, `./cloud`). Input schemas and
+ * the request types derived from them are on `./schemas`; the store contract suite and the store
+ * port's record types are on `./testing`. Everything else is internal to the package.
+ */
 export { WechatAuthError, isWechatAuthError } from './errors.js';
 export type { ErrorCode, WechatAuthErrorOptions } from './errors.js';
-export { AppRegistry } from './apps.js';
+export { errorFromErrcode } from './wechat/errcodes.js';
+
+// Wiring.
 export { createAuthDeps, openStore } from './core.js';
 export type { CoreConfig, StoreConfig } from './core.js';
-
-export { WechatHttp, DEFAULT_API_ORIGIN, DEFAULT_OPEN_ORIGIN } from './wechat/http.js';
+export type { AppCredentials } from './wechat/client.js';
 export type { WechatHttpOptions } from './wechat/http.js';
-export { WechatClient } from './wechat/client.js';
-export type {
-  AppCredentials,
-  ContentVerdict,
-  LoginSession,
-  PhoneInfo,
-  StableToken,
-} from './wechat/client.js';
-export { WechatOAuthClient } from './wechat/oauth.js';
-export {
-  decryptPushMessage,
-  isEncodingAesKey,
-  pushSignature,
-  signatureMatches,
-} from './wechat/message-push.js';
-export { handlePushedEvent, handleUserEvent } from './auth/events.js';
-export { applyMediaCheck, screenText, wechatContentSecurity } from './auth/content.js';
-export type { ContentSecurity, MediaCheckOutcome } from './auth/content.js';
-export type { EventOutcome, PushedEvent } from './auth/events.js';
-export type { OAuthGrant, OAuthScope, OAuthUserInfo } from './wechat/oauth.js';
-export { StableTokenBroker } from './wechat/token-broker.js';
-export type { StableTokenBrokerOptions } from './wechat/token-broker.js';
-export { errorFromErrcode, ACCESS_TOKEN_ERRCODES } from './wechat/errcodes.js';
-export { parseInput, wechatCode } from './auth/schemas.js';
-
-export { decryptOpenData, verifyRawDataSignature, decodeBase64Strict } from './crypto/open-data.js';
-export type { DecryptOpenDataInput } from './crypto/open-data.js';
-export { createSessionToken, parseSessionToken } from './crypto/session-token.js';
-
-export type * from './store/types.js';
-
-export { SessionManager } from './auth/sessions.js';
-export type {
-  CallerContext,
-  IssuedSession,
-  SessionContext,
-  SessionManagerOptions,
-} from './auth/sessions.js';
 export type { AuthDeps, AuthLogger, CloudFiles } from './auth/deps.js';
+export type { Store, StoreCollection, StoreKind } from './store/types.js';
+export type { SessionContext } from './auth/sessions.js';
+export type { ContentSecurity } from './auth/content.js';
+export type { PhoneNumbers } from './auth/phone.js';
+
+// Use-cases, with the answer types a client reads.
 export { login, loginWithIdentity } from './auth/login.js';
-export { claimWelcomeReward, WELCOME_REWARD } from './auth/rewards.js';
-export type { WelcomeRewardResult } from './auth/rewards.js';
-export { completeOAuthLogin, parseReturnTo } from './auth/web-login.js';
-export type { OAuthCallbackOutcome, WebLoginDeps } from './auth/web-login.js';
-export {
-  OAUTH_STATE_TTL_MS,
-  checkOAuthState,
-  createOAuthState,
-  decodeStateBinding,
-  encodeStateBinding,
-} from './crypto/oauth-state.js';
-export type { OAuthStateBinding, OAuthStateCheck } from './crypto/oauth-state.js';
 export type { AppContext, IdentityLoginResult, LoginResult } from './auth/login.js';
 export { me, logout } from './auth/account.js';
+export { saveOpenDataProfile, updateProfile } from './auth/profile.js';
+export type { ProfileOptions } from './auth/profile.js';
+export { bindPhone, bindPhoneCode } from './auth/phone.js';
+export {
+  uploadAvatar,
+  AVATAR_MAX_BYTES,
+  AVATARS_PATH,
+  type AvatarReencoder,
+} from './auth/avatar.js';
+export { applyMediaCheck } from './auth/content.js';
+export { claimWelcomeReward } from './auth/rewards.js';
+export type { WelcomeRewardResult } from './auth/rewards.js';
 export {
   DEFAULT_DELETION_DAYS,
   MAX_DELETION_DAYS,
   cancelDeletion,
-  deleteAtOnce,
   endSession,
-  eraseAccount,
   eraseDueAccounts,
   exportAccount,
   listSessions,
@@ -74,24 +48,25 @@ export {
   requestDeletion,
 } from './auth/lifecycle.js';
 export type { AccountExport, ConsentInfo, SessionInfo } from './auth/lifecycle.js';
-export type { DeletionInfo } from './auth/public-user.js';
+export type { DeletionInfo, PublicUser } from './auth/public-user.js';
+
+// Message push (the server's /wechat/push route).
 export {
-  ANONYMOUS_NICKNAME,
-  profileFromUserInfo,
-  saveOpenDataProfile,
-  updateProfile,
-} from './auth/profile.js';
-export type { ProfileOptions } from './auth/profile.js';
-export { bindPhone, bindPhoneCode, wechatPhoneNumbers } from './auth/phone.js';
-export type { PhoneNumber, PhoneNumbers } from './auth/phone.js';
-export { toPublicUser } from './auth/public-user.js';
+  decryptPushMessage,
+  isEncodingAesKey,
+  pushSignature,
+  signatureMatches,
+} from './wechat/message-push.js';
+export { handlePushedEvent } from './auth/events.js';
+export type { PushedEvent } from './auth/events.js';
+
+// Official Account web login (the server's /oauth/wechat routes).
+export { WechatOAuthClient } from './wechat/oauth.js';
+export type { OAuthScope } from './wechat/oauth.js';
+export { completeOAuthLogin, parseReturnTo } from './auth/web-login.js';
 export {
-  uploadAvatar,
-  sniffImageType,
-  isAvatarId,
-  AVATAR_MAX_BYTES,
-  AVATAR_HISTORY,
-  AVATARS_PATH,
-  type AvatarReencoder,
-} from './auth/avatar.js';
-export type { PublicUser } from './auth/public-user.js';
+  checkOAuthState,
+  createOAuthState,
+  decodeStateBinding,
+  encodeStateBinding,
+} from './crypto/oauth-state.js';

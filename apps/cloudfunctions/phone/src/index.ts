@@ -4,8 +4,8 @@
  * binds the number to the caller. Each success costs the account money: never retried.
  * @see https://developers.weixin.qq.com/miniprogram/dev/server/API/user-info/phone-number/api_getphonenumber
  */
-import { bindPhoneCode, loginWithIdentity, parseInput, wechatCode } from '@wxlogin/wechat-core';
-import * as z from 'zod';
+import { bindPhoneCode, loginWithIdentity } from '@wxlogin/wechat-core';
+import { parseInput, phoneCodeInput } from '@wxlogin/wechat-core/schemas';
 import {
   callerIdentity,
   cloudDeps,
@@ -18,12 +18,10 @@ import {
 
 initCloud();
 
-const phoneEvent = z.strictObject({ code: wechatCode });
-
 export async function main(event: unknown, _context: unknown) {
   return respond(async () => {
     const caller = callerIdentity();
-    const { code } = parseInput(phoneEvent, eventObject(event));
+    const { code } = parseInput(phoneCodeInput, eventObject(event));
     return withStore(async (store) => {
       const deps = cloudDeps(store);
       const { user } = await loginWithIdentity(caller, deps);

@@ -1,7 +1,8 @@
 /**
  * How the client reaches its backend: `http` (wx.request to the self-hosted server) or `cloud`
  * (wx.cloud.callFunction). Pages and the auth service only see `Transport`; the config module
- * picks one. Request and answer types come from wechat-core, the server's own definitions.
+ * picks one. Request types derive from wechat-core's input schemas (`./schemas`) and answer types are
+ * wechat-core's own: the server's definitions, not copies.
  */
 import type {
   AccountExport,
@@ -12,14 +13,21 @@ import type {
   SessionInfo,
   WelcomeRewardResult,
 } from '@wxlogin/wechat-core';
+import type {
+  ConsentRequest,
+  LoginRequest,
+  PhoneRequest,
+  ProfileRequest,
+} from '@wxlogin/wechat-core/schemas';
 import { ClientError, type ClientErrorCode } from './errors.js';
 import type { WxApi, WxCloudApi } from './wx-api.js';
 
-export type ProfileBody =
-  | { nickname?: string; avatarUrl?: string }
-  | { encryptedData: string; iv: string; rawData?: string; signature?: string }
-  | { cloudID: unknown };
-export type PhoneBody = { code: string } | { encryptedData: string; iv: string };
+/**
+ * The server's profile input, or (cloud only) a CloudID, which the platform resolves before the
+ * function runs.
+ */
+export type ProfileBody = ProfileRequest | { cloudID: unknown };
+export type PhoneBody = PhoneRequest;
 
 /** What the legacy getUserInfo button hands the page. */
 export interface LegacyUserInfo {
@@ -40,7 +48,7 @@ export interface TransportLogin {
 }
 
 export interface Routes {
-  login: { body: { code: string }; answer: TransportLogin };
+  login: { body: LoginRequest; answer: TransportLogin };
   me: { body: undefined; answer: { user: PublicUser } };
   userinfo: { body: ProfileBody; answer: { user: PublicUser } };
   phone: { body: PhoneBody; answer: { user: PublicUser } };
@@ -53,10 +61,7 @@ export interface Routes {
   endSession: { body: { id: string }; answer: undefined };
   deleteAccount: { body: undefined; answer: { deletion: DeletionInfo } };
   cancelDeletion: { body: undefined; answer: { user: PublicUser } };
-  consent: {
-    body: { kind: 'privacy'; version: string; agreedAt: string };
-    answer: { consent: ConsentInfo };
-  };
+  consent: { body: ConsentRequest; answer: { consent: ConsentInfo } };
 }
 export type Route = keyof Routes;
 

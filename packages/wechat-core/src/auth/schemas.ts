@@ -91,8 +91,11 @@ export const profileInput = z.union([
     ),
 ]);
 
+/** The getPhoneNumber button's code alone: all the cloud's `phone` function takes. */
+export const phoneCodeInput = z.strictObject({ code: wechatCode });
+
 export const phoneInput = z.union([
-  z.strictObject({ code: wechatCode }),
+  phoneCodeInput,
   z.strictObject({ encryptedData: base64Field(32 * 1024), iv: base64Field(64) }),
 ]);
 
