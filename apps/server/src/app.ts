@@ -41,19 +41,15 @@ import {
 import { registerAccountRoutes } from './account-routes.js';
 import { type PushOptions, registerPushRoutes } from './push-routes.js';
 import { type WebLoginOptions, registerWebLogin } from './web/oauth-routes.js';
-import { HTTP_STATUS } from './http-status.js';
-
-export { HTTP_STATUS };
+import { describeFailure, errorBody } from './envelope.js';
+import type { PublicUrl } from './public-url.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface ServerOptions {
   logger: FastifyServerOptions['logger'];
-  /**
-   * The origin clients reach this server at (PUBLIC_URL): avatar links are built from it, never
-   * from the request's Host header. Read per request (the default names the port bound).
-   */
-  readonly publicUrl: string;
+  /** The origin clients reach this server at: avatar links are built from it. */
+  publicUrl: PublicUrl;
   /** Official Account web login and its pages; absent: no such routes. */
   web?: WebLoginOptions;
   limits?: LimitSettings;
@@ -178,37 +174,17 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      error: {
-        code: 'not_found',
-        message: `no route ${request.method} ${request.url.split('?')[0]}`,
-      },
-    }),
+    reply
+      .code(404)
+      .send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
 
   app.setErrorHandler((error, request, reply) => {
-    if (error instanceof WechatAuthError) {
-      const status = HTTP_STATUS[error.code];
-      if (error.code === 'rate_limited')
-        reply.header('retry-after', String(error.retryAfterSeconds ?? 60));
-      if (status >= 500) {
-        request.log.error({ err: error, code: error.code }, 'request failed');
-        const message =
-          error.code === 'internal' ? `internal error (request id ${request.id})` : error.message;
-        return reply.code(status).send({ error: { code: error.code, message } });
-      }
-      return reply.code(status).send({ error: { code: error.code, message: error.message } });
-    }
-    // Fastify's own 4xx (body too large, unsupported media type, malformed request): bad_request.
-    const statusCode = (error as { statusCode?: unknown }).statusCode;
-    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-      const message = error instanceof Error ? error.message : 'bad request';
-      return reply.code(400).send({ error: { code: 'bad_request', message } });
-    }
-    request.log.error({ err: error }, 'unexpected failure');
-    return reply
-      .code(500)
-      .send({ error: { code: 'internal', message: `internal error (request id ${request.id})` } });
+    const failure = describeFailure(error, request.id);
+    if (failure.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(failure.retryAfterSeconds));
+    if (failure.logged) request.log.error(failure.logged.fields, failure.logged.what);
+    return reply.code(failure.status).send(errorBody(failure.code, failure.message));
   });
 
   // A session answers only for the app it was issued for: the one the request names
@@ -236,7 +212,7 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
     imageGate.run(() => reencodeAvatar(bytes, type));
 
   // From PUBLIC_URL, never from Host: a forged Host header must not end up in a profile.
-  const avatarUrlOf = (id: string) => `${options.publicUrl}${AVATARS_PATH}${id}`;
+  const avatarUrlOf = (id: string) => `${options.publicUrl.href}${AVATARS_PATH}${id}`;
 
   registerLimits(app);
   // Routes are declared once the limits plugin has loaded (its onRoute hook must see them).
@@ -322,7 +298,7 @@ export function buildServer(baseDeps: AuthDeps, options: ServerOptions): Fastify
     // An avatar must be one this server stores, at its public URL.
     app.post('/userinfo', perHour(limits.userinfoPerHour, userKey), async (request) =>
       updateProfile(request.body, await authenticate(request), deps, {
-        avatarOrigins: [new URL(options.publicUrl).origin],
+        avatarOrigins: [options.publicUrl.origin],
       }),
     );
 

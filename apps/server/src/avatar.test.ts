@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { HTTP_STATUS } from './app.js';
+import { HTTP_STATUS } from './envelope.js';
 import { useStack } from './test-support/stack.js';
 
 const stack = useStack();

@@ -12,6 +12,7 @@ import {
 } from '@wxlogin/wechat-core';
 import { LOG_REDACT_PATHS, LOG_SERIALIZERS, buildServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { PublicUrl } from './public-url.js';
 import type { WebLoginOptions } from './web/oauth-routes.js';
 import { loadOrCreateStateSecret } from './web/state-secret.js';
 
@@ -54,9 +55,8 @@ const deps = createAuthDeps({
   sessionMaxDays: config.sessionMaxDays,
 });
 
-// The port actually bound (PORT=0 picks one), for the default PUBLIC_URL.
-let boundPort = config.port;
-const publicUrl = () => config.publicUrl ?? `http://127.0.0.1:${boundPort}`;
+// PUBLIC_URL, or by default this machine with the port bound (PORT=0 picks one): given after listen.
+const publicUrl = new PublicUrl(config.publicUrl);
 let web: WebLoginOptions | undefined;
 if (config.officialAccount) {
   let stateSecret = config.oauthStateSecret;
@@ -74,16 +74,12 @@ if (config.officialAccount) {
     officialAccount: config.officialAccount,
     oauth: new WechatOAuthClient(wechat),
     stateSecret,
-    get publicUrl() {
-      return publicUrl();
-    },
+    publicUrl,
   };
 }
 const app = buildServer(deps, {
   logger: { level: config.logLevel, redact: LOG_REDACT_PATHS, serializers: LOG_SERIALIZERS },
-  get publicUrl() {
-    return publicUrl();
-  },
+  publicUrl,
   ...(web ? { web } : {}),
   limits: config.limits,
   connections: config.connections,
@@ -111,10 +107,11 @@ try {
   die(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
 }
 const address = app.server.address();
-boundPort = typeof address === 'object' && address ? address.port : config.port;
+const boundPort = typeof address === 'object' && address ? address.port : config.port;
+publicUrl.bound(boundPort);
 // The line tests, the bench and `npm start` wait for (LISTENING_LINE in @wxlogin/test-kit).
 process.stdout.write(`listening on http://${config.host}:${boundPort}\n`);
-if (web) process.stdout.write(`Official Account web login at ${web.publicUrl}/\n`);
+if (web) process.stdout.write(`Official Account web login at ${publicUrl.href}/\n`);
 
 // Accounts whose deletion is due are erased now and then (a login of one erases it at once);
 // one sweep at a time.

@@ -5,7 +5,7 @@
  */
 import type { FaultSpec } from '@wxlogin/wechat-emulator';
 import { describe, expect, it } from 'vitest';
-import { HTTP_STATUS } from '../app.js';
+import { HTTP_STATUS } from '../envelope.js';
 import { type ServerProcess, storeCounts } from '../test-support/processes.js';
 import { APP, useStack } from '../test-support/stack.js';
 

@@ -1,14 +1,7 @@
 /**
  * Official Account web login over HTTP: GET /oauth/wechat starts it, GET /oauth/wechat/callback
- * finishes it, GET / shows who is signed in, POST /oauth/logout ends it.
- *
- * Two cookies, both HttpOnly and SameSite=Lax (Lax: they must come along on WeChat's top-level
- * redirect back to us), Secure unless PUBLIC_URL is this machine:
- * - `wxlogin_oauth` (10 minutes, path /oauth/wechat): the state's binding. Cleared by every
- *   callback, so a state is good for one callback in one browser.
- * - `wxlogin_session`: the session token, for these pages only.
- * Behind https both are `__Host-` cookies with Path=/ (see cookies() below). The JSON API keeps Bearer
- *   tokens, so a cookie never authorizes an API call (no CSRF surface there).
+ * finishes it, GET / shows who is signed in, POST /oauth/logout ends it. The cookies' policy is
+ * in cookies.ts, the error pages' copy in error-pages.ts, the markup in pages.ts.
  * @see https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html
  */
 import cookie from '@fastify/cookie';
@@ -28,114 +21,21 @@ import {
   parseReturnTo,
 } from '@wxlogin/wechat-core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import type { PublicUrl } from '../public-url.js';
+import { STATE_COOKIE_SECONDS, webCookies } from './cookies.js';
+import { PAGES, pageForFailure } from './error-pages.js';
 import { type ErrorPage, PAGE_HEADERS, errorPage, signedInPage, signedOutPage } from './pages.js';
-import { HTTP_STATUS } from '../http-status.js';
 
 export interface WebLoginOptions {
   officialAccount: AppCredentials;
   oauth: WechatOAuthClient;
-  /**
-   * The origin WeChat redirects back to, e.g. https://login.example.com. Read per request: the
-   * default names the port actually bound, known only after listen(). Cookies are Secure unless
-   * it is this machine (plain http on 127.0.0.1).
-   */
-  readonly publicUrl: string;
+  /** The origin WeChat redirects back to, e.g. https://login.example.com; sets the cookies' policy. */
+  publicUrl: PublicUrl;
   /** The state's HMAC key. */
   stateSecret: string;
 }
 
-export const STATE_COOKIE = 'wxlogin_oauth';
-export const SESSION_COOKIE = 'wxlogin_session';
-const STATE_COOKIE_PATH = '/oauth/wechat';
-const STATE_COOKIE_SECONDS = 10 * 60;
 const LOGIN_PATH = '/oauth/wechat';
-
-const PAGES = {
-  denied: {
-    status: 403,
-    code: 'access_denied',
-    title: '你已拒绝授权',
-    detail: 'You declined to share your WeChat profile, so we could not sign you in.',
-  },
-  invalidState: {
-    status: 400,
-    code: 'invalid_state',
-    title: '登录链接无效或已被使用',
-    detail: 'This sign-in link is not valid here or was already used. Please start again.',
-  },
-  expiredState: {
-    status: 400,
-    code: 'expired_state',
-    title: '登录链接已过期',
-    detail: 'This sign-in link has expired. Please start again.',
-  },
-  badReturnTo: {
-    status: 400,
-    code: 'bad_return_to',
-    title: '无效的跳转地址',
-    detail: 'returnTo must be a path on this site, such as /orders.',
-  },
-  badScope: {
-    status: HTTP_STATUS.bad_request,
-    code: 'bad_request',
-    title: '无效的授权范围',
-    detail: 'scope must be snsapi_base or snsapi_userinfo.',
-  },
-  crossOrigin: {
-    status: 403,
-    code: 'bad_origin',
-    title: '请求来源无效',
-    detail: 'Signing out works only from this site’s own page.',
-  },
-  snapshot: {
-    status: 403,
-    code: 'snapshot_user',
-    title: '请在微信中打开',
-    detail: 'This page was opened from a WeChat Moments snapshot. Open it in WeChat to sign in.',
-  },
-} satisfies Record<string, ErrorPage>;
-
-/** The page for a failure of the code exchange or of what follows it. */
-function pageForError(error: WechatAuthError, requestId: string): ErrorPage {
-  switch (error.code) {
-    case 'code_used':
-      return {
-        status: HTTP_STATUS.code_used,
-        code: 'code_used',
-        title: '授权码已被使用',
-        detail: 'This sign-in was already completed once. Please start again.',
-      };
-    case 'invalid_code':
-      return {
-        status: HTTP_STATUS.invalid_code,
-        code: 'invalid_code',
-        title: '授权码无效或已过期',
-        detail: 'WeChat did not accept this sign-in code. Please start again.',
-      };
-    case 'wechat_unavailable':
-    case 'wechat_timeout':
-      return {
-        status: HTTP_STATUS[error.code],
-        code: error.code,
-        title: '微信暂时无法访问',
-        detail: 'WeChat did not answer properly. Please try again in a moment.',
-      };
-    case 'store_unavailable':
-      return {
-        status: HTTP_STATUS.store_unavailable,
-        code: 'store_unavailable',
-        title: '服务暂时不可用',
-        detail: 'Our database is unavailable. Please try again in a moment.',
-      };
-    default:
-      return {
-        status: HTTP_STATUS.internal,
-        code: 'internal',
-        title: '出错了',
-        detail: `Something went wrong (request id ${requestId}).`,
-      };
-  }
-}
 
 /** Registers the web login in its own scope: cookies and form posts exist only there. */
 export function registerWebLogin(
@@ -164,23 +64,7 @@ function webRoutes(
   callbackLimit: RouteShorthandOptions,
 ): void {
   const web = { ...deps, oauth: options.oauth, officialAccount: options.officialAccount };
-  /**
-   * The two cookies as this deployment sets them. Behind https their names carry the `__Host-`
-   * prefix: browsers then accept them only from this very host with Secure and Path=/, so a
-   * sibling subdomain cannot plant a state or a session (cookie tossing).
-   */
-  const cookies = () => {
-    const secure = new URL(options.publicUrl).protocol === 'https:';
-    const base = { httpOnly: true, sameSite: 'lax', secure } as const;
-    const prefix = secure ? '__Host-' : '';
-    return {
-      state: {
-        name: `${prefix}${STATE_COOKIE}`,
-        options: { ...base, path: secure ? '/' : STATE_COOKIE_PATH },
-      },
-      session: { name: `${prefix}${SESSION_COOKIE}`, options: { ...base, path: '/' } },
-    };
-  };
+  const cookies = () => webCookies(options.publicUrl);
 
   const sendPage = (
     reply: FastifyReply,
@@ -209,7 +93,7 @@ function webRoutes(
     });
     const url = options.oauth.buildAuthorizeUrl({
       appid: options.officialAccount.appid,
-      redirectUri: `${options.publicUrl}/oauth/wechat/callback`,
+      redirectUri: `${options.publicUrl.href}${LOGIN_PATH}/callback`,
       scope,
       state,
     });
@@ -257,9 +141,9 @@ function webRoutes(
         .header('cache-control', 'no-store')
         .redirect(parseReturnTo(binding.returnTo) ?? '/');
     } catch (error) {
-      const failure = WechatAuthError.from(error);
-      const page = pageForError(failure, request.id);
-      if (page.status >= 500) request.log.error({ err: failure }, 'OAuth callback failed');
+      const page = pageForFailure(error, request.id);
+      if (page.status >= 500)
+        request.log.error({ err: WechatAuthError.from(error) }, 'OAuth callback failed');
       return showError(reply, page);
     }
   });
@@ -297,9 +181,8 @@ function webRoutes(
       // its real Origin, which the log-out checks where Sec-Fetch-Site is not sent (older ones).
       return sendPage(reply, 200, signedInPage(user), { 'referrer-policy': 'same-origin' });
     } catch (error) {
-      const failure = WechatAuthError.from(error);
-      request.log.error({ err: failure }, 'page failed');
-      return showError(reply, pageForError(failure, request.id));
+      request.log.error({ err: WechatAuthError.from(error) }, 'page failed');
+      return showError(reply, pageForFailure(error, request.id));
     }
   });
 
@@ -314,7 +197,7 @@ function webRoutes(
     const site = request.headers['sec-fetch-site'];
     if (site !== undefined) return site === 'same-origin' || site === 'none';
     const origin = request.headers.origin;
-    return origin === undefined || origin === new URL(options.publicUrl).origin;
+    return origin === undefined || origin === options.publicUrl.origin;
   };
 
   app.post('/oauth/logout', async (request, reply) => {
