@@ -1,5 +1,7 @@
+// @ts-check
 // The floor: what no real backend can beat. POST /login does only the code2Session round trip
 // to the emulator and returns a random token (no store); GET /me returns a fixed body.
+/* global fetch, process -- Node's globals: the eslint config declares none for .mjs */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 
@@ -32,7 +34,8 @@ const server = createServer((req, res) => {
   res.writeHead(404).end();
 });
 // The bench waits for the listening line (LISTENING_LINE in @wxlogin/test-kit).
-server.listen(0, '127.0.0.1', () =>
-  process.stdout.write(`listening on http://127.0.0.1:${server.address().port}\n`),
-);
+server.listen(0, '127.0.0.1', () => {
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+  process.stdout.write(`listening on http://127.0.0.1:${port}\n`);
+});
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -55,7 +55,7 @@ const code = () => emulator.state.logins.mintLoginCode({ appid: APP.appid }).cod
 async function login(): Promise<string> {
   const answer = await app.inject({ method: 'POST', url: '/login', payload: { code: code() } });
   expect(answer.statusCode).toBe(200);
-  return (answer.json() as { token: string }).token;
+  return answer.json<{ token: string }>().token;
 }
 
 function expectError(
@@ -124,7 +124,7 @@ describe('error mapping', () => {
   it('a body that fails its schema is 400 bad_request naming the field', async () => {
     const answer = await app.inject({ method: 'POST', url: '/login', payload: { code: '' } });
     expectError(answer, 'bad_request');
-    expect((answer.json() as { error: { message: string } }).error.message).toMatch(/^code: /);
+    expect(answer.json<{ error: { message: string } }>().error.message).toMatch(/^code: /);
   });
 
   it("fastify's own 4xx (too large, wrong media type, broken JSON) are 400 bad_request", async () => {
