@@ -51,7 +51,7 @@ export interface ServerOptions {
   /** The origin clients reach this server at: avatar links are built from it. */
   publicUrl: PublicUrl;
   /** Official Account web login and its pages; absent: no such routes. */
-  web?: WebLoginOptions;
+  web?: WebLoginOptions | undefined;
   limits?: LimitSettings;
   connections?: ConnectionSettings;
   /** Proxies whose X-Forwarded-For is believed (addresses or CIDRs); absent: none. */
@@ -59,7 +59,7 @@ export interface ServerOptions {
   /** Cooling-off period of DELETE /me; default DEFAULT_DELETION_DAYS. */
   accountDeletionDays?: number;
   /** WeChat's message push at /wechat/events; absent: no such route. */
-  push?: PushOptions;
+  push?: PushOptions | undefined;
 }
 
 /** Paths pino must never print: credentials travel in these headers. */

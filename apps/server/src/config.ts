@@ -27,7 +27,7 @@ export interface ServerConfig {
   /** HMAC key of the OAuth state; absent: generated once and kept under DATA_DIR. */
   oauthStateSecret: string | undefined;
   /** WeChat's message push (POST /wechat/events); absent: no such route. */
-  push: { token: string; aesKey?: string } | undefined;
+  push: { token: string; aesKey?: string | undefined } | undefined;
   wechatApiOrigin: string;
   wechatOpenOrigin: string;
   /** Deadline of one WeChat call, retries included. */
@@ -287,7 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     push: c.WECHAT_PUSH_TOKEN
       ? {
           token: c.WECHAT_PUSH_TOKEN,
-          ...(c.WECHAT_PUSH_AES_KEY ? { aesKey: c.WECHAT_PUSH_AES_KEY } : {}),
+          aesKey: c.WECHAT_PUSH_AES_KEY || undefined,
         }
       : undefined,
     wechatApiOrigin: c.WECHAT_API_ORIGIN,

@@ -80,12 +80,12 @@ if (config.officialAccount) {
 const app = buildServer(deps, {
   logger: { level: config.logLevel, redact: LOG_REDACT_PATHS, serializers: LOG_SERIALIZERS },
   publicUrl,
-  ...(web ? { web } : {}),
+  web,
   limits: config.limits,
   connections: config.connections,
   ...(config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {}),
   accountDeletionDays: config.accountDeletionDays,
-  ...(config.push ? { push: config.push } : {}),
+  push: config.push,
 });
 if (config.push && !config.push.aesKey)
   app.log.warn(

@@ -31,7 +31,7 @@ export interface PushOptions {
   /** The Token of the message-push configuration. */
   token: string;
   /** The EncodingAESKey (43 characters); absent: plain mode. */
-  aesKey?: string;
+  aesKey?: string | undefined;
 }
 
 /** How far a push's timestamp may be from our clock (WeChat retries within seconds). */

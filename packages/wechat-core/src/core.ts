@@ -34,8 +34,8 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   const { SqliteStore } = await import('./store/sqlite.js');
   return SqliteStore.open({
     dataDir: config.dataDir,
-    ...(config.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: config.busyTimeoutMs }),
-    ...(config.progress ? { progress: config.progress } : {}),
+    busyTimeoutMs: config.busyTimeoutMs,
+    progress: config.progress,
   });
 }
 
@@ -78,7 +78,7 @@ export function createAuthDeps(config: CoreConfig): AuthDeps {
     wechat,
     store: config.store,
     now,
-    ...(config.log ? { log: config.log } : {}),
+    log: config.log,
     ...(config.contentSecurity === false
       ? {}
       : { content: wechatContentSecurity({ wechat, tokens }) }),

@@ -21,9 +21,9 @@ export type CloudResult<T> =
 export interface CloudCaller {
   appid: string;
   openid: string;
-  unionid?: string;
+  unionid?: string | undefined;
   /** The cloud environment this invocation runs in (getWXContext().ENV). */
-  env?: string;
+  env?: string | undefined;
 }
 
 /** The caller WeChat vouches for. Read inside main: the context belongs to this invocation. */
@@ -40,7 +40,7 @@ export function callerIdentity(): CloudCaller {
   const unionid =
     typeof context.UNIONID === 'string' && context.UNIONID ? context.UNIONID : undefined;
   const env = typeof context.ENV === 'string' && context.ENV ? context.ENV : undefined;
-  return { appid, openid, ...(unionid ? { unionid } : {}), ...(env ? { env } : {}) };
+  return { appid, openid, unionid, env };
 }
 
 /**

@@ -59,7 +59,7 @@ export async function main(event: unknown, _context: unknown) {
       if (fromCloudId) return saveOpenDataProfile(fromCloudId, session, deps, { unproven: true });
       // An avatar uploaded with wx.cloud.uploadFile arrives as a file ID of this environment, in
       // the user's own folder avatars/<userId>/; a new one waits for WeChat's image check.
-      return updateProfile(own, session, deps, caller.env ? { cloudEnv: caller.env } : {});
+      return updateProfile(own, session, deps, { cloudEnv: caller.env });
     });
   });
 }

@@ -28,7 +28,7 @@ export interface AuthDeps {
   store: Store;
   sessions: SessionManager;
   now: () => Date;
-  log?: AuthLogger;
+  log?: AuthLogger | undefined;
   /** WeChat's content security for nicknames and avatars; absent: nothing is checked. */
   content?: ContentSecurity;
   /**

@@ -33,7 +33,7 @@ export async function login(input: unknown, ctx: AppContext, deps: AuthDeps): Pr
   const upsert: LoginUpsertInput = {
     appid: app.appid,
     openid: wechat.openid,
-    ...(wechat.unionid ? { unionid: wechat.unionid } : {}),
+    unionid: wechat.unionid || undefined,
     sessionKey: wechat.sessionKey,
     now: deps.now(),
   };
@@ -89,13 +89,13 @@ export async function loginWithIdentity(
   const identity = parseInput(identityContext, {
     appid: ctx.appid,
     openid: ctx.openid,
-    ...(ctx.unionid ? { unionid: ctx.unionid } : {}),
+    unionid: ctx.unionid || undefined,
   });
   const result = await upsertLoginChecked(
     {
       appid: identity.appid,
       openid: identity.openid,
-      ...(identity.unionid !== undefined ? { unionid: identity.unionid } : {}),
+      unionid: identity.unionid,
       now: deps.now(),
     },
     deps,

@@ -75,7 +75,7 @@ export interface ProfileOptions {
    * accepted only from this environment, and nothing else (no http link). Absent (the HTTP
    * server), no cloud file ID is accepted.
    */
-  cloudEnv?: string;
+  cloudEnv?: string | undefined;
   /**
    * The self-hosted server's origins: an http(s) avatar must then be `<origin>/avatars/<id>` of an
    * avatar this server stores (what POST /avatar answered), never an outside link or a device's

@@ -136,7 +136,7 @@ export async function completeOAuthLogin(
       {
         appid: oa.appid,
         openid: grant.openid,
-        ...(unionid ? { unionid } : {}),
+        unionid: unionid || undefined,
         oauth: tokensFrom(grant, now),
         now,
       },
@@ -154,7 +154,7 @@ export async function completeOAuthLogin(
     {
       appid: oa.appid,
       openid: grant.openid,
-      ...(grant.unionid ? { unionid: grant.unionid } : {}),
+      unionid: grant.unionid || undefined,
       now: deps.now(),
     },
     deps,

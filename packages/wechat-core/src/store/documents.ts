@@ -7,7 +7,7 @@ import type {
   CachedAccessToken,
   ConsentRecord,
   IdentityRecord,
-  OAuthTokens,
+  LoginUpsertInput,
   PendingAvatar,
   UserProfile,
   UserRecord,
@@ -111,12 +111,9 @@ export function newUserDoc(id: string, unionid: string | undefined, now: Date): 
  * The $set part of a login upsert: the fresh session_key or OAuth tokens, and a unionid WeChat
  * now reports.
  */
-export function identityLoginFields(input: {
-  unionid?: string;
-  sessionKey?: string;
-  oauth?: OAuthTokens;
-  now: Date;
-}): Partial<IdentityDoc> {
+export function identityLoginFields(
+  input: Pick<LoginUpsertInput, 'unionid' | 'sessionKey' | 'oauth' | 'now'>,
+): Partial<IdentityDoc> {
   return {
     ...(input.sessionKey ? { sessionKey: input.sessionKey, sessionKeyAt: input.now } : {}),
     ...(input.oauth ? { oauth: input.oauth } : {}),

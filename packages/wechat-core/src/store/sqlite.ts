@@ -38,11 +38,11 @@ export interface SqliteStoreOptions {
   /** Folder for the database file and avatars; created when missing. */
   dataDir: string;
   /** How long a write waits for another process's write lock. Default 3000 ms. */
-  busyTimeoutMs?: number;
+  busyTimeoutMs?: number | undefined;
   /** How often expired sessions are deleted. Default 10 minutes; 0 turns the sweep off. */
   sweepIntervalMs?: number;
   /** Lines about long work at open (the upgrade from release 0.1), for the operator. */
-  progress?: (line: string) => void;
+  progress?: ((line: string) => void) | undefined;
 }
 
 type Statement = Database.Statement<unknown[]>;

@@ -106,7 +106,7 @@ export interface CachedAccessToken {
 export interface LoginUpsertInput {
   appid: string;
   openid: string;
-  unionid?: string;
+  unionid?: string | undefined;
   /** Absent in the cloud runtime, where WeChat never hands the function a session_key. */
   sessionKey?: string;
   /** An Official Account web login's tokens, stored with the identity. */
