@@ -169,6 +169,14 @@ describe('completeOAuthLogin()', () => {
     expect(await codeOf(completeOAuthLogin('no-such-code', web))).toBe('invalid_code');
     expect(await codeOf(completeOAuthLogin('', web))).toBe('invalid_code');
   });
+
+  it('refuses a malformed code (empty, too long, control characters) without asking WeChat', async () => {
+    const exchanges = () => emulator.current.control.callCount('/sns/oauth2/access_token');
+    const before = await exchanges();
+    for (const code of ['', 'x'.repeat(257), 'abc\u0000def', 'abc\ndef'])
+      expect(await codeOf(completeOAuthLogin(code, web))).toBe('invalid_code');
+    expect(await exchanges()).toBe(before);
+  });
 });
 
 describe('login() and a unionid that appears later', () => {

@@ -24,7 +24,7 @@ import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
 import { reportUnionidConflict, upsertLoginChecked } from './login.js';
 import { cleanNickname } from './nickname.js';
-import { avatarUrl as avatarUrlSchema } from './schemas.js';
+import { avatarUrl as avatarUrlSchema, wechatCode } from './schemas.js';
 
 export interface WebLoginDeps extends Pick<AuthDeps, 'store' | 'sessions' | 'now' | 'log'> {
   oauth: WechatOAuthClient;
@@ -122,7 +122,9 @@ export async function completeOAuthLogin(
   code: string,
   deps: WebLoginDeps,
 ): Promise<OAuthCallbackOutcome> {
-  if (!/^[\x21-\x7e]{1,256}$/.test(code))
+  // The one rule of what a WeChat code looks like (schemas.ts); a browser's mistake is shown as
+  // an invalid code, not a bad request.
+  if (!wechatCode.safeParse(code).success)
     throw new WechatAuthError('invalid_code', 'the authorization code is malformed');
   const oa = deps.officialAccount;
   const grant = await deps.oauth.exchangeCode(oa, code);
