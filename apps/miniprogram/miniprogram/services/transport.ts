@@ -42,9 +42,8 @@ export interface LegacyUserInfo {
 export interface TransportLogin {
   session?: { token: string; expiresAt: string };
   isNewUser: boolean;
+  /** During the cooling-off period of a deletion, `user.deletion` says when the account goes. */
   user: PublicUser;
-  /** During the cooling-off period of a deletion: when the account goes unless cancelled. */
-  deletion?: DeletionInfo;
 }
 
 export interface Routes {
@@ -123,27 +122,20 @@ const HTTP_ROUTES: {
 };
 
 /**
- * Cloud function per route: no session in the cloud, so "me" is the idempotent login. The
- * account operations are actions of the `account` function; the device list and ending a
- * session have none (the cloud has no sessions): they answer not_found there.
+ * Cloud function per route (and the `account` function's action): no session in the cloud, so
+ * "me" is the idempotent login. The device list and ending a session have none (the cloud has no
+ * sessions): they answer not_found there; logout has nothing to end.
  */
-const CLOUD_ACTIONS: Partial<Record<Route, string>> = {
-  exportData: 'export',
-  deleteAccount: 'delete',
-  cancelDeletion: 'cancel',
-  consent: 'consent',
-};
-
-const CLOUD_FUNCTIONS: Partial<Record<Exclude<Route, 'logout'>, string>> = {
-  exportData: 'account',
-  deleteAccount: 'account',
-  cancelDeletion: 'account',
-  consent: 'account',
-  login: 'login',
-  me: 'login',
-  userinfo: 'userinfo',
-  phone: 'phone',
-  welcomeReward: 'rewards',
+const CLOUD_ROUTES: { readonly [R in Route]?: { name: string; action?: string } } = {
+  login: { name: 'login' },
+  me: { name: 'login' },
+  userinfo: { name: 'userinfo' },
+  phone: { name: 'phone' },
+  welcomeReward: { name: 'rewards' },
+  exportData: { name: 'account', action: 'export' },
+  deleteAccount: { name: 'account', action: 'delete' },
+  cancelDeletion: { name: 'account', action: 'cancel' },
+  consent: { name: 'account', action: 'consent' },
 };
 
 interface ErrorEnvelope {
@@ -209,7 +201,6 @@ export class HttpTransport implements Transport {
           session: { token: login.token, expiresAt: login.expiresAt },
           isNewUser: login.isNewUser,
           user: login.user,
-          ...(login.deletion ? { deletion: login.deletion } : {}),
         } as Routes[R]['answer'];
       }
       return answer.data as Routes[R]['answer'];
@@ -271,13 +262,12 @@ export class CloudTransport implements Transport {
 
   async call<R extends Route>(route: R, body: Routes[R]['body']): Promise<Routes[R]['answer']> {
     if (route === 'logout') return undefined;
-    const functions: Readonly<Record<string, string | undefined>> = CLOUD_FUNCTIONS;
-    const name = functions[route];
-    if (name === undefined)
+    const target = CLOUD_ROUTES[route];
+    if (target === undefined)
       throw new ClientError('not_found', `${route} is not available with the cloud functions yet`);
+    const { name, action } = target;
     let result: CloudEnvelope;
     try {
-      const action = CLOUD_ACTIONS[route];
       const data = action
         ? { action, ...(body as Record<string, unknown> | undefined) }
         : (body as Record<string, unknown> | undefined);
