@@ -3,7 +3,8 @@
  * chosen by `action`: `export` (everything stored about them), `delete` (the cooling-off period
  * starts; ACCOUNT_DELETION_DAYS, default 7, at most 15), `cancel` (during it), and `consent`
  * (the privacy-guideline agreement: `{ action, kind: 'privacy', version, agreedAt }`).
- * Its timer trigger (config.json) erases the accounts whose deletion is due, cloud files included;
+ * Its timer trigger (config.json) erases the accounts whose deletion is due, cloud files included
+ * (a call from the mini-program that claims to be the timer is refused);
  * a login of such a person (any function) erases theirs first.
  * Result: { ok: true, ...data } or { ok: false, error: { code, message } }.
  */
@@ -19,6 +20,7 @@ import {
   requestDeletion,
 } from '@wxlogin/wechat-core';
 import {
+  calledByClient,
   callerIdentity,
   cloudDeps,
   eventObject,
@@ -47,10 +49,16 @@ function isTimer(event: Record<string, unknown>): boolean {
   return typeof event.Type === 'string' && event.Type.toLowerCase() === 'timer';
 }
 
+/** Only the platform's timer starts the sweep: a client sending `Type: 'timer'` is refused. */
+function refuseClientTimer(): never {
+  throw new WechatAuthError('unauthorized', 'the erasure sweep runs on the timer trigger only');
+}
+
 export async function main(event: unknown, _context: unknown) {
   return respond(async () => {
     const own = eventObject(event);
     if (isTimer(own)) {
+      if (calledByClient(event)) refuseClientTimer();
       return withStore(async (store) => ({ erased: await eraseDueAccounts(cloudDeps(store)) }));
     }
     const caller = callerIdentity();

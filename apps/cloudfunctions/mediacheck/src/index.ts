@@ -16,39 +16,18 @@
  * unauthorized, so no user can approve their own image.
  */
 import { WechatAuthError, applyMediaCheck } from '@wxlogin/wechat-core';
-import {
-  cloudDeps,
-  initCloud,
-  invocationSources,
-  respond,
-  withStore,
-} from '@wxlogin/cloud-runtime';
+import { calledByClient, cloudDeps, initCloud, respond, withStore } from '@wxlogin/cloud-runtime';
 
 initCloud();
 
-/** Invocation sources that are not WeChat's message push (getWXContext().SOURCE, comma chain). */
-const CALLER_SOURCES = ['wx_client', 'wx_devtools', 'wx_localdebug', 'wx_http', 'scf'];
-
-/** Why this invocation is not a push from WeChat, or undefined when it may be one. */
-function notAPush(event: unknown): WechatAuthError | undefined {
-  const sources = invocationSources();
-  const fromClient =
-    !event ||
-    typeof event !== 'object' ||
-    Array.isArray(event) ||
-    'userInfo' in event ||
-    sources.some((s) => CALLER_SOURCES.includes(s));
-  return fromClient
-    ? new WechatAuthError(
-        'unauthorized',
-        "mediacheck receives WeChat's wxa_media_check push only; it is not called from the mini-program",
-      )
-    : undefined;
-}
-
 export async function main(event: unknown, _context: unknown) {
-  const refusal = notAPush(event);
-  if (refusal) return respond(() => Promise.reject(refusal));
+  if (calledByClient(event)) {
+    const refusal = new WechatAuthError(
+      'unauthorized',
+      "mediacheck receives WeChat's wxa_media_check push only; it is not called from the mini-program",
+    );
+    return respond(() => Promise.reject(refusal));
+  }
   const push = event as Record<string, unknown>;
   if (push.Event !== 'wxa_media_check') {
     console.warn(JSON.stringify({ level: 'warn', event: 'push_ignored', type: push.Event }));

@@ -48,9 +48,28 @@ export function callerIdentity(): CloudCaller {
  * function it passed through (`wx_client,scf`).
  * @see https://developers.weixin.qq.com/minigame/dev/wxcloud/reference-sdk-api/utils/Cloud.getWXContext.md
  */
-export function invocationSources(): string[] {
+function invocationSources(): string[] {
   const source = cloud.getWXContext().SOURCE;
   return typeof source === 'string' && source ? source.split(',') : [];
+}
+
+/** Sources a person can start: the mini-program, DevTools, the HTTP API, another function. */
+const CALLER_SOURCES = ['wx_client', 'wx_devtools', 'wx_localdebug', 'wx_http', 'scf'];
+
+/**
+ * Whether this invocation was started by a caller rather than by the platform itself (a timer
+ * trigger, a message push): the platform adds `userInfo` to a caller's event, and SOURCE names
+ * the client. An event that is not an object is no platform event either. The one check for
+ * functions (or branches) that only the platform may start.
+ */
+export function calledByClient(event: unknown): boolean {
+  return (
+    !event ||
+    typeof event !== 'object' ||
+    Array.isArray(event) ||
+    'userInfo' in event ||
+    invocationSources().some((s) => CALLER_SOURCES.includes(s))
+  );
 }
 
 let opened: Promise<Store> | undefined;
@@ -105,10 +124,30 @@ export function cloudDeps(store: Store): {
 }
 
 /** An openapi rejection ({ errCode, errMsg }) as the error of the same WeChat errcode. */
-export function fromCloudSdkError(error: unknown, api: string): WechatAuthError {
+function fromCloudSdkError(error: unknown, api: string): WechatAuthError {
   const errCode = (error as { errCode?: unknown } | null)?.errCode;
   if (typeof errCode === 'number') return errorFromErrcode(errCode, api);
   return new WechatAuthError('wechat_unavailable', `${api}: cloud call failed`, { cause: error });
+}
+
+/** Calls a cloud.openapi API; a rejection becomes the error of its WeChat errcode. */
+async function openapi<T>(api: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw fromCloudSdkError(error, api);
+  }
+}
+
+/** Calls cloud storage; a rejection (not an answer about a file) is store_unavailable. */
+async function storage<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new WechatAuthError('store_unavailable', `cloud storage: ${what} failed`, {
+      cause: error,
+    });
+  }
 }
 
 /** Runs a handler and wraps its outcome in the envelope; internal failures are logged, not shown. */
@@ -154,12 +193,9 @@ export function initCloud(): void {
  */
 export const cloudPhoneNumbers: PhoneNumbers = {
   async exchange({ code, openid }) {
-    let answer;
-    try {
-      answer = await cloud.openapi.phonenumber.getPhoneNumber({ code, openid });
-    } catch (error) {
-      throw fromCloudSdkError(error, 'phonenumber.getPhoneNumber');
-    }
+    const answer = await openapi('phonenumber.getPhoneNumber', () =>
+      cloud.openapi.phonenumber.getPhoneNumber({ code, openid }),
+    );
     const info = answer.phoneInfo;
     return {
       purePhoneNumber: info.purePhoneNumber,
@@ -176,30 +212,24 @@ export const cloudPhoneNumbers: PhoneNumbers = {
  */
 export const cloudContentSecurity: ContentSecurity = {
   async checkText({ openid, content }) {
-    let answer;
-    try {
-      answer = await cloud.openapi.security.msgSecCheck({ content, version: 2, scene: 1, openid });
-    } catch (error) {
-      throw fromCloudSdkError(error, 'security.msgSecCheck');
-    }
+    const answer = await openapi('security.msgSecCheck', () =>
+      cloud.openapi.security.msgSecCheck({ content, version: 2, scene: 1, openid }),
+    );
     const suggest = answer.result?.suggest;
     if (suggest !== 'pass' && suggest !== 'review' && suggest !== 'risky')
       throw new WechatAuthError('wechat_unavailable', 'security.msgSecCheck: unreadable answer');
     return { suggest, label: Number(answer.result.label), traceId: String(answer.traceId) };
   },
   async submitImage({ openid, mediaUrl }) {
-    let answer;
-    try {
-      answer = await cloud.openapi.security.mediaCheckAsync({
+    const answer = await openapi('security.mediaCheckAsync', () =>
+      cloud.openapi.security.mediaCheckAsync({
         mediaUrl,
         mediaType: 2,
         version: 2,
         scene: 1,
         openid,
-      });
-    } catch (error) {
-      throw fromCloudSdkError(error, 'security.mediaCheckAsync');
-    }
+      }),
+    );
     return { traceId: String(answer.traceId) };
   },
 };
@@ -213,16 +243,9 @@ const CHECK_LINK_SECONDS = 3600;
  */
 export const cloudFiles: CloudFiles = {
   async temporaryUrl(fileId) {
-    let answer;
-    try {
-      answer = await cloud.getTempFileURL({
-        fileList: [{ fileID: fileId, maxAge: CHECK_LINK_SECONDS }],
-      });
-    } catch (error) {
-      throw new WechatAuthError('store_unavailable', 'cloud storage: getTempFileURL failed', {
-        cause: error,
-      });
-    }
+    const answer = await storage('getTempFileURL', () =>
+      cloud.getTempFileURL({ fileList: [{ fileID: fileId, maxAge: CHECK_LINK_SECONDS }] }),
+    );
     const file = Array.isArray(answer?.fileList) ? answer.fileList[0] : undefined;
     if (file?.status === 0 && /^https?:\/\//.test(file.tempFileURL)) return file.tempFileURL;
     if (file && /NONEXIST|not ?exist/i.test(file.errMsg))
@@ -237,14 +260,7 @@ export const cloudFiles: CloudFiles = {
   },
   async delete(fileIds) {
     if (fileIds.length === 0) return;
-    let answer;
-    try {
-      answer = await cloud.deleteFile({ fileList: [...fileIds] });
-    } catch (error) {
-      throw new WechatAuthError('store_unavailable', 'cloud storage: deleteFile failed', {
-        cause: error,
-      });
-    }
+    const answer = await storage('deleteFile', () => cloud.deleteFile({ fileList: [...fileIds] }));
     // A file already gone is what we wanted; anything else is tried again at the next sweep.
     const failed = answer.fileList.filter((f) => f.status !== 0 && !/not ?exist/i.test(f.errMsg));
     if (failed.length > 0)
