@@ -4,8 +4,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConcurrencyGate } from './limits.js';
-import { APP, OA_APP, useStack } from './test-support/stack.js';
+import { ConcurrencyGate } from '../src/limits.js';
+import { APP, OA_APP, useStack } from './support/stack.js';
 
 const stack = useStack();
 

@@ -2,9 +2,9 @@ import { SQLITE_FILE } from '@wxlogin/wechat-core/sqlite';
 import Database from 'libsql';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HTTP_STATUS } from './envelope.js';
-import { storeCounts } from './test-support/processes.js';
-import { APP, OTHER_APP, useStack } from './test-support/stack.js';
+import { HTTP_STATUS } from '../src/envelope.js';
+import { storeCounts } from './support/processes.js';
+import { APP, OTHER_APP, useStack } from './support/stack.js';
 
 const stack = useStack();
 const JSCODE = '/sns/jscode2session';

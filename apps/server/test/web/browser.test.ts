@@ -10,8 +10,8 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TEST_STATE_SECRET, signedState } from '../test-support/oauth.js';
-import { OA_APP, useStack } from '../test-support/stack.js';
+import { TEST_STATE_SECRET, signedState } from '../support/oauth.js';
+import { OA_APP, useStack } from '../support/stack.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../../../.artifacts/', import.meta.url));

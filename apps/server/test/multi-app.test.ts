@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readEmbeddedCollection } from './test-support/processes.js';
-import { APP, OTHER_APP, useStack } from './test-support/stack.js';
+import { readEmbeddedCollection } from './support/processes.js';
+import { APP, OTHER_APP, useStack } from './support/stack.js';
 
 // Two mini-programs of one company: the default one and OTHER_APP through WECHAT_APPS.
 const stack = useStack({ env: { WECHAT_APPS: `${OTHER_APP.appid}:${OTHER_APP.secret}` } });

@@ -10,8 +10,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { residentBytes } from '@wxlogin/test-kit';
-import { readEmbeddedCollection } from '../test-support/processes.js';
-import { APP, useStack } from '../test-support/stack.js';
+import { readEmbeddedCollection } from '../support/processes.js';
+import { APP, useStack } from '../support/stack.js';
 
 const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const WORKERS = 8;

@@ -5,8 +5,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { runServerToExit } from './test-support/processes.js';
-import { APP, OTHER_APP, serverEnv, useStack } from './test-support/stack.js';
+import { runServerToExit } from './support/processes.js';
+import { APP, OTHER_APP, serverEnv, useStack } from './support/stack.js';
 
 const stack = useStack({ env: { WECHAT_APPS: `${OTHER_APP.appid}:${OTHER_APP.secret}` } });
 

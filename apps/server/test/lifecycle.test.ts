@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runServerToExit, startServerProcess } from './test-support/processes.js';
-import { APP, serverEnv } from './test-support/stack.js';
+import { runServerToExit, startServerProcess } from './support/processes.js';
+import { APP, serverEnv } from './support/stack.js';
 
 let emulator: EmulatorProcess | undefined;
 

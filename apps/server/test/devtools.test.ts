@@ -12,8 +12,8 @@ import {
   startEmulatorProcess,
 } from '@wxlogin/wechat-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ServerProcess, startServerProcess } from './test-support/processes.js';
-import { APP, serverEnv } from './test-support/stack.js';
+import { type ServerProcess, startServerProcess } from './support/processes.js';
+import { APP, serverEnv } from './support/stack.js';
 
 let devtoolsEmulator: EmulatorProcess | undefined;
 let strictEmulator: EmulatorProcess | undefined;

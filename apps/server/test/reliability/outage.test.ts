@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { SQLITE_FILE } from '@wxlogin/wechat-core/sqlite';
 import Database from 'libsql';
 import { describe, expect, it } from 'vitest';
-import { readEmbeddedCollection, storeCounts } from '../test-support/processes.js';
-import { useStack } from '../test-support/stack.js';
+import { readEmbeddedCollection, storeCounts } from '../support/processes.js';
+import { useStack } from '../support/stack.js';
 
 const stack = useStack();
 

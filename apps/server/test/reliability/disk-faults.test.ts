@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startServerProcess } from '../test-support/processes.js';
-import { serverEnv, useStack } from '../test-support/stack.js';
+import { startServerProcess } from '../support/processes.js';
+import { serverEnv, useStack } from '../support/stack.js';
 
 function tryMount(dir: string): boolean {
   try {

@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { APP, useStack } from './test-support/stack.js';
+import { APP, useStack } from './support/stack.js';
 
 const TOKEN = 'contentPush01';
 const AES_KEY = 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210abcdefg';

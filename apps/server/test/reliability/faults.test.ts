@@ -5,9 +5,9 @@
  */
 import type { FaultSpec } from '@wxlogin/wechat-emulator';
 import { describe, expect, it } from 'vitest';
-import { HTTP_STATUS } from '../envelope.js';
-import { type ServerProcess, storeCounts } from '../test-support/processes.js';
-import { APP, useStack } from '../test-support/stack.js';
+import { HTTP_STATUS } from '../../src/envelope.js';
+import { type ServerProcess, storeCounts } from '../support/processes.js';
+import { APP, useStack } from '../support/stack.js';
 
 const stack = useStack();
 

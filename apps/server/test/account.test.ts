@@ -1,7 +1,7 @@
 /**
  * The account's life over HTTP, against the real server and emulator processes: export, the
  * device list, the privacy consent, and deletion with its cooling-off period. The server's clock
- * is moved (test-support/shifted-clock.mjs) to reach deleteAt without waiting a week.
+ * is moved (support/shifted-clock.mjs) to reach deleteAt without waiting a week.
  */
 import { readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,17 +9,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import type { ServerProcess } from './test-support/processes.js';
-import { readEmbeddedCollection } from './test-support/processes.js';
-import { APP, type Stack, useStack } from './test-support/stack.js';
+import type { ServerProcess } from './support/processes.js';
+import { readEmbeddedCollection } from './support/processes.js';
+import { APP, type Stack, useStack } from './support/stack.js';
 import type { StoreCollection } from '@wxlogin/wechat-core';
 
 const DAY = 24 * 3600_000;
 const anyString: unknown = expect.any(String);
 const anything: unknown = expect.anything();
-const CLOCK_PRELOAD = pathToFileURL(
-  join(import.meta.dirname, 'test-support', 'shifted-clock.mjs'),
-).href;
+const CLOCK_PRELOAD = pathToFileURL(join(import.meta.dirname, 'support', 'shifted-clock.mjs')).href;
 
 function clockedStack(sweepIntervalMs: number): {
   stack: Stack;

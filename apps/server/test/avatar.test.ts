@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { HTTP_STATUS } from './envelope.js';
-import { useStack } from './test-support/stack.js';
+import { HTTP_STATUS } from '../src/envelope.js';
+import { useStack } from './support/stack.js';
 
 const stack = useStack();
 

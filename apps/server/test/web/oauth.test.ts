@@ -6,9 +6,9 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readEmbeddedCollection } from '../test-support/processes.js';
-import { TEST_STATE_SECRET as STATE_SECRET, signedState } from '../test-support/oauth.js';
-import { OA_APP, useStack } from '../test-support/stack.js';
+import { readEmbeddedCollection } from '../support/processes.js';
+import { TEST_STATE_SECRET as STATE_SECRET, signedState } from '../support/oauth.js';
+import { OA_APP, useStack } from '../support/stack.js';
 
 const stack = useStack({
   env: {

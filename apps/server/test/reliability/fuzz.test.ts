@@ -6,8 +6,8 @@
 import { pushSignature } from '@wxlogin/wechat-core';
 import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { storeCounts } from '../test-support/processes.js';
-import { type ApiAnswer, OA_APP, useStack } from '../test-support/stack.js';
+import { storeCounts } from '../support/processes.js';
+import { type ApiAnswer, OA_APP, useStack } from '../support/stack.js';
 
 const RUNS = 2000;
 const PUSH_TOKEN = 'fuzzPushToken';

@@ -5,8 +5,8 @@
 import { pushSignature } from '@wxlogin/wechat-core';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readEmbeddedCollection } from './test-support/processes.js';
-import { APP, useStack } from './test-support/stack.js';
+import { readEmbeddedCollection } from './support/processes.js';
+import { APP, useStack } from './support/stack.js';
 
 const TOKEN = 'pushToken2026';
 const AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';

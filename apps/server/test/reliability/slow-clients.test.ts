@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { type Socket, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { useStack } from '../test-support/stack.js';
+import { useStack } from '../support/stack.js';
 
 const stack = useStack();
 
