@@ -20,6 +20,7 @@ import type { IdentityDoc } from './documents.js';
 import type { Change, CollectionName, CollectionPort, Filter, StoreDriver } from './port.js';
 import { isCondition } from './port.js';
 import { PortStore } from './repositories.js';
+import { STORE_COLLECTIONS } from './types.js';
 import type { AvatarRepository, StoredAvatar } from './types.js';
 
 // ---- The part of wx-server-sdk's database API used here (structural: no SDK import) ----
@@ -488,15 +489,7 @@ class CloudDriver implements StoreDriver {
 }
 
 /** Every collection the driver writes, created at open when missing (the service needs them). */
-export const CLOUD_COLLECTIONS = [
-  'users',
-  'identities',
-  'sessions',
-  'access_tokens',
-  'rewards',
-  'consents',
-  'unionids',
-] as const;
+export const CLOUD_COLLECTIONS = [...STORE_COLLECTIONS, 'unionids'] as const;
 
 export class CloudDatabaseStore extends PortStore {
   /**

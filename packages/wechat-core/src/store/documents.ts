@@ -3,27 +3,16 @@
  * database mirror it), and their mapping to the repository records.
  */
 import type {
-  AccountDeletion,
   CachedAccessToken,
   ConsentRecord,
   IdentityRecord,
   LoginUpsertInput,
-  PendingAvatar,
   UserProfile,
   UserRecord,
-  VerifiedPhone,
 } from './types.js';
 
-export interface UserDoc {
-  _id: string;
-  unionid?: string;
-  profile: UserProfile;
-  phone?: VerifiedPhone;
-  deletion?: AccountDeletion;
-  pendingAvatar?: PendingAvatar;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** A user as the drivers store it: the record, keyed by `_id`. */
+export type UserDoc = Omit<UserRecord, 'id'> & { _id: string };
 
 /** `_id` is `<kind>:<version>:<userId>`: one record per agreement, whatever the retries. */
 export interface ConsentDoc extends ConsentRecord {

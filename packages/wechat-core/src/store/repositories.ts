@@ -50,15 +50,7 @@ import type {
   UserRepository,
   VerifiedPhone,
 } from './types.js';
-
-const COLLECTIONS: readonly CollectionName[] = [
-  'users',
-  'identities',
-  'sessions',
-  'access_tokens',
-  'rewards',
-  'consents',
-];
+import { STORE_COLLECTIONS } from './types.js';
 
 /** A Store over a driver: what every driver's `open` returns. */
 export class PortStore implements Store {
@@ -92,7 +84,7 @@ export class PortStore implements Store {
 
   async exportDocuments(): Promise<Record<StoreCollection, unknown[]>> {
     const entries = await Promise.all(
-      COLLECTIONS.map(async (name) => [name, await this.driver.collection(name).find({})]),
+      STORE_COLLECTIONS.map(async (name) => [name, await this.driver.collection(name).find({})]),
     );
     return Object.fromEntries(entries) as Record<StoreCollection, unknown[]>;
   }

@@ -345,5 +345,13 @@ export interface Store {
   exportDocuments(): Promise<Record<StoreCollection, unknown[]>>;
 }
 
-export type StoreCollection =
-  'users' | 'identities' | 'sessions' | 'access_tokens' | 'rewards' | 'consents';
+/** Every collection (table) of the store, in the order an export lists them. */
+export const STORE_COLLECTIONS = [
+  'users',
+  'identities',
+  'sessions',
+  'access_tokens',
+  'rewards',
+  'consents',
+] as const;
+export type StoreCollection = (typeof STORE_COLLECTIONS)[number];
