@@ -6,6 +6,7 @@ import {
   type AuthDeps,
   type SessionContext,
   cancelDeletion,
+  endOtherSessions,
   endSession,
   exportAccount,
   listSessions,
@@ -51,6 +52,11 @@ export function registerAccountRoutes(
   );
 
   app.get('/me/sessions', async (request) => listSessions(await authenticate(request), deps));
+
+  // 退出其他设备 in one request: one spend of the account limit, however many devices.
+  app.post('/me/sessions/end-others', userLimit, async (request) =>
+    endOtherSessions(await authenticate(request), deps),
+  );
 
   app.delete('/me/sessions/:id', userLimit, async (request, reply) => {
     const { id } = request.params as { id: string };

@@ -77,6 +77,7 @@ describe('routes', () => {
       ['GET', '/me/export'],
       ['GET', '/me/sessions'],
       ['DELETE', '/me/sessions/abc'],
+      ['POST', '/me/sessions/end-others'],
       ['DELETE', '/me'],
       ['POST', '/me/deletion/cancel'],
       ['POST', '/me/consent'],

@@ -188,7 +188,7 @@ describe('GET /me/export', () => {
   });
 });
 
-describe('GET and DELETE /me/sessions', () => {
+describe('GET and DELETE /me/sessions, POST /me/sessions/end-others', () => {
   it('lists the devices, marks this one, and ends another', async () => {
     const phone = await stack.login();
     const tablet = await stack.login(phone.openid);
@@ -218,6 +218,24 @@ describe('GET and DELETE /me/sessions', () => {
     const again = await stack.api('DELETE', `/me/sessions/${tabletId}`, { token: phone.token });
     expect(again.status).toBe(404);
     expect(again.body.error?.code).toBe('not_found');
+  });
+
+  it("ends every other device in one request, and no other user's", async () => {
+    const phone = await stack.login();
+    const tablet = await stack.login(phone.openid);
+    const laptop = await stack.login(phone.openid);
+    const stranger = await stack.login();
+    const ended = await stack.api('POST', '/me/sessions/end-others', { token: phone.token });
+    expect(ended.status).toBe(200);
+    expect(ended.body).toEqual({ ended: 2 });
+    expect((await stack.api('GET', '/me', { token: tablet.token })).status).toBe(401);
+    expect((await stack.api('GET', '/me', { token: laptop.token })).status).toBe(401);
+    expect((await stack.api('GET', '/me', { token: phone.token })).status).toBe(200);
+    expect((await stack.api('GET', '/me', { token: stranger.token })).status).toBe(200);
+    const list = await stack.api('GET', '/me/sessions', { token: phone.token });
+    expect((list.body.sessions as { current: boolean }[]).map((s) => s.current)).toEqual([true]);
+    const again = await stack.api('POST', '/me/sessions/end-others', { token: phone.token });
+    expect(again.body).toEqual({ ended: 0 });
   });
 
   it("refuses another user's session as not_found, and it keeps working", async () => {

@@ -218,6 +218,9 @@ describe('per-user limits', () => {
     for (let i = 0; i < 2; i += 1)
       expect((await call('POST', '/me/consent', { token, body: consent })).status).toBe(200);
     expect((await call('POST', '/me/consent', { token, body: consent })).status).toBe(429);
+    for (let i = 0; i < 2; i += 1)
+      expect((await call('POST', '/me/sessions/end-others', { token })).status).toBe(200);
+    expect((await call('POST', '/me/sessions/end-others', { token })).status).toBe(429);
   });
 
   it('an unauthenticated call to a limited route is 401, not a spend of anyone’s budget', async () => {

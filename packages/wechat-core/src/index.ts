@@ -40,6 +40,7 @@ export {
   DEFAULT_DELETION_DAYS,
   MAX_DELETION_DAYS,
   cancelDeletion,
+  endOtherSessions,
   endSession,
   eraseDueAccounts,
   exportAccount,

@@ -58,6 +58,8 @@ export interface Routes {
   exportData: { body: undefined; answer: AccountExport };
   sessions: { body: undefined; answer: { sessions: SessionInfo[] } };
   endSession: { body: { id: string }; answer: undefined };
+  /** Every session but this one (退出其他设备). */
+  endOtherSessions: { body: undefined; answer: { ended: number } };
   deleteAccount: { body: undefined; answer: { deletion: DeletionInfo } };
   cancelDeletion: { body: undefined; answer: { user: PublicUser } };
   consent: { body: ConsentRequest; answer: { consent: ConsentInfo } };
@@ -116,6 +118,7 @@ const HTTP_ROUTES: {
   exportData: { method: 'GET', path: '/me/export' },
   sessions: { method: 'GET', path: '/me/sessions' },
   endSession: { method: 'DELETE', path: (body) => `/me/sessions/${encodeURIComponent(body.id)}` },
+  endOtherSessions: { method: 'POST', path: '/me/sessions/end-others' },
   deleteAccount: { method: 'DELETE', path: '/me' },
   cancelDeletion: { method: 'POST', path: '/me/deletion/cancel' },
   consent: { method: 'POST', path: '/me/consent' },

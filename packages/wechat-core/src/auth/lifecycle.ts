@@ -185,6 +185,23 @@ export async function endSession(
     throw new WechatAuthError('not_found', 'no such session');
 }
 
+/**
+ * 退出其他设备: ends every session of the caller's user but the caller's own, in one request (so
+ * one spend of the per-user account limit, however many devices); answers how many ended.
+ */
+export async function endOtherSessions(
+  caller: SessionContext,
+  deps: Pick<AuthDeps, 'store' | 'now'>,
+): Promise<{ ended: number }> {
+  const sessions = await deps.store.sessions.activeOfUser(caller.userId, deps.now());
+  const others = sessions.filter((session) => session.id !== caller.sessionId);
+  const deleted = await Promise.all(
+    others.map((session) => deps.store.sessions.deleteOfUser(session.id, caller.userId)),
+  );
+  // A session that ended meanwhile (expired, or logged out) is not counted.
+  return { ended: deleted.filter(Boolean).length };
+}
+
 export interface ConsentInfo {
   kind: string;
   version: string;

@@ -4,7 +4,6 @@
  * Built with Component() so it can be rendered in tests.
  */
 import type { DeletionInfo, SessionInfo } from '@wxlogin/wechat-core';
-import { isClientError } from '../../services/errors.js';
 import { describeDate, describeError, summarizeExport } from '../../services/messages.js';
 
 interface DeviceRow extends SessionInfo {
@@ -64,20 +63,15 @@ Component({
         this.setData({ loading: false, error: describeError(error) });
       }
     },
-    /** Ends every session but this one. */
+    /** Ends every session but this one, in one request. */
     async onSignOutOthers() {
       const others = this.data.devices.filter((d) => !d.current);
       if (others.length === 0) return this.setData({ message: '没有其他设备' });
       this.setData({ busy: true, message: '', error: '' });
       const auth = getApp<IAppOption>().auth;
       try {
-        for (const device of others) {
-          await auth.request('endSession', { id: device.id }).catch((error: unknown) => {
-            // Ended meanwhile (expired, or from that device): nothing left to do.
-            if (!isClientError(error, 'not_found')) throw error;
-          });
-        }
-        this.setData({ message: `已退出 ${others.length} 台其他设备` });
+        const { ended } = await auth.request('endOtherSessions', undefined);
+        this.setData({ message: `已退出 ${ended} 台其他设备` });
       } catch (error) {
         this.setData({ error: describeError(error) });
       } finally {
