@@ -4,10 +4,10 @@
  * whose wx.login mints a code from the emulator and whose wx.request/uploadFile make real HTTP
  * calls to the real server. onLaunch and the pages' handlers run; then the server's view is read.
  */
+import { type TempDir, tempDir } from '@wxlogin/test-kit';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
@@ -34,6 +34,7 @@ let emulator: EmulatorProcess | undefined;
 let stopServer: (() => Promise<void>) | undefined;
 let serverUrl = '';
 let work = '';
+let workDir: TempDir | undefined;
 let wx: WxStandin;
 let app: Record<string, unknown> & { onLaunch(): void };
 const definitions = new Map<string, Definition>();
@@ -81,7 +82,8 @@ async function until(check: () => boolean, what: string): Promise<void> {
 
 beforeAll(async () => {
   emulator = await startEmulatorProcess({ apps: [APP] });
-  work = await mkdtemp(join(tmpdir(), 'wxlogin-mpapp-'));
+  workDir = await tempDir('mpapp');
+  work = workDir.path;
   const server = await startServer({
     app: APP,
     emulatorUrl: emulator.url,
@@ -123,7 +125,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopServer?.();
   await emulator?.stop();
-  if (work) await rm(work, { recursive: true, force: true });
+  await workDir?.remove();
 });
 
 describe('the compiled mini-program', () => {

@@ -3,8 +3,8 @@
  * (as the phone would get one) and whose wx.request makes real HTTP calls to the real server
  * process, which talks to the real emulator process.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { type TempDir, tempDir } from '@wxlogin/test-kit';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,18 +18,20 @@ const APP = { appid: 'wx000000000000mini', secret: 'miniprogram-test-secret' };
 let emulator: EmulatorProcess | undefined;
 let server: ServerProcess | undefined;
 let dataDir = '';
+let data: TempDir | undefined;
 
 beforeAll(async () => {
   // DevTools mode for the app, as `npm start` runs it: minted codes keep their rules.
   emulator = await startEmulatorProcess({ apps: [APP], devtoolsApps: [APP.appid] });
-  dataDir = await mkdtemp(join(tmpdir(), 'wxlogin-mp-'));
+  data = await tempDir('mp');
+  dataDir = data.path;
   server = await startServer({ app: APP, emulatorUrl: emulator.url, dataDir });
 });
 
 afterAll(async () => {
   await server?.stop();
   await emulator?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await data?.remove();
 });
 
 /** One "phone" with the app's real appid: a fixed openid, so every wx.login is that user. */

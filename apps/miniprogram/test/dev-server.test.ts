@@ -3,8 +3,8 @@
  * miniprogram/dev-server.ts, which config.ts reads. The address picker and the writer are real;
  * the network interfaces are given, since this machine's own are not what a test can rely on.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tempDir } from '@wxlogin/test-kit';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -38,16 +38,16 @@ describe('LAN preview', () => {
   });
 
   it('writes the URL into dev-server.ts only when it changes, in the form config.ts imports', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'wxlogin-devserver-'));
+    const dir = await tempDir('devserver');
     try {
-      const file = join(dir, 'dev-server.ts');
+      const file = join(dir.path, 'dev-server.ts');
       expect(await lan.writeDevServer(file, 'http://192.168.1.23:3000')).toBe(true);
       expect(await readFile(file, 'utf8')).toContain(
         "export const DEV_SERVER_URL = 'http://192.168.1.23:3000';",
       );
       expect(await lan.writeDevServer(file, 'http://192.168.1.23:3000')).toBe(false);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await dir.remove();
     }
   });
 

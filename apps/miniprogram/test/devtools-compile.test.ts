@@ -4,10 +4,9 @@
  * attributes the platform needs (without `open-type` a button is a plain button: no phone number,
  * no avatar, no privacy agreement; without `type="nickname"` the input is a plain text field).
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { runUntilExit, tempDir } from '@wxlogin/test-kit';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
@@ -23,31 +22,21 @@ interface Compiled {
 }
 
 async function compile(): Promise<Compiled> {
-  const dir = await mkdtemp(join(tmpdir(), 'wxlogin-compiled-'));
-  const out = join(dir, 'compiled.json');
+  const dir = await tempDir('compiled');
+  const out = join(dir.path, 'compiled.json');
   try {
-    const { code, output } = await new Promise<{ code: number | null; output: string }>(
-      (resolve) => {
-        const child = spawn(process.execPath, [join(root, 'scripts', 'compile-check.cjs'), out], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let text = '';
-        child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
-        child.once('exit', (exitCode) => {
-          clearTimeout(timer);
-          resolve({ code: exitCode, output: text });
-        });
-      },
-    );
+    const { code, output } = await runUntilExit({
+      args: [join(root, 'scripts', 'compile-check.cjs'), out],
+      env: process.env,
+      timeoutMs: 100_000,
+    });
     const match = /^COMPILED (.*)$/m.exec(output);
     const files = match?.[1] ? (JSON.parse(match[1]) as string[]) : [];
     const texts =
       code === 0 ? (JSON.parse(await readFile(out, 'utf8')) as Record<string, string>) : {};
     return { code, files, texts, output };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
   }
 }
 

@@ -2,10 +2,10 @@
  * Builds miniprogram/ for miniprogram-simulate: TypeScript compiled to CommonJS (what DevTools'
  * TypeScript plugin produces), next to the .wxml/.wxss/.json files, in a temporary folder.
  */
+import { tempDir } from '@wxlogin/test-kit';
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp } from 'node:fs/promises';
+import { cp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,7 +14,7 @@ const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TSC = createRequire(join(projectRoot, 'package.json')).resolve('typescript/bin/tsc');
 
 export async function buildForSimulate(): Promise<string> {
-  const out = await mkdtemp(join(tmpdir(), 'wxlogin-simulate-'));
+  const out = (await tempDir('simulate')).path;
   await cp(join(projectRoot, 'miniprogram'), out, {
     recursive: true,
     filter: (source) => !source.endsWith('.ts') || source.endsWith('.d.ts'),

@@ -37,9 +37,9 @@ export interface Failure {
   /** Safe to show: an internal failure says only its request id. */
   message: string;
   /** rate_limited: when to come back. */
-  retryAfterSeconds?: number;
+  retryAfterSeconds?: number | undefined;
   /** What to log at error level (5xx), with the original error; absent for a client's mistake. */
-  logged?: { fields: Record<string, unknown>; what: string };
+  logged?: { fields: Record<string, unknown>; what: string } | undefined;
 }
 
 /**
@@ -55,12 +55,12 @@ export function describeFailure(error: unknown, requestId: string): Failure {
       status,
       code: error.code,
       message: error.code === 'internal' ? internal : error.message,
-      ...(error.code === 'rate_limited'
-        ? { retryAfterSeconds: error.retryAfterSeconds ?? 60 }
-        : {}),
-      ...(status >= 500
-        ? { logged: { fields: { err: error, code: error.code }, what: 'request failed' } }
-        : {}),
+      retryAfterSeconds:
+        error.code === 'rate_limited' ? (error.retryAfterSeconds ?? 60) : undefined,
+      logged:
+        status >= 500
+          ? { fields: { err: error, code: error.code }, what: 'request failed' }
+          : undefined,
     };
   }
   const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;

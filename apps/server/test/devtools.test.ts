@@ -3,8 +3,7 @@
  * app, so the codes DevTools' wx.login produces log in (one local user), and nothing of the kind
  * happens against a WeChat that is not in that mode (the real one answers 40029: invalid_code).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { type TempDir, tempDir } from '@wxlogin/test-kit';
 import { join } from 'node:path';
 import {
   DEVTOOLS_MOCK_CODE,
@@ -20,9 +19,11 @@ let strictEmulator: EmulatorProcess | undefined;
 let devServer: ServerProcess | undefined;
 let strictServer: ServerProcess | undefined;
 let dir = '';
+let work: TempDir | undefined;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'wxlogin-devtools-'));
+  work = await tempDir('devtools');
+  dir = work.path;
   devtoolsEmulator = await startEmulatorProcess({ apps: [APP], devtoolsApps: [APP.appid] });
   strictEmulator = await startEmulatorProcess({ apps: [APP] });
   devServer = await startServerProcess(serverEnv(devtoolsEmulator.url, join(dir, 'dev')));
@@ -33,7 +34,7 @@ afterAll(async () => {
   await strictServer?.stop();
   await devtoolsEmulator?.stop();
   await strictEmulator?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await work?.remove();
 });
 
 async function login(server: ServerProcess | undefined, code: string) {

@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { type TempDir, tempDir } from '@wxlogin/test-kit';
 import { join } from 'node:path';
 import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,13 +24,15 @@ async function post(
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 let dataDir = '';
+let work: TempDir | undefined;
 beforeAll(async () => {
   emulator = await startEmulatorProcess({ apps: [APP] });
-  dataDir = await mkdtemp(join(tmpdir(), 'wxlogin-lifecycle-'));
+  work = await tempDir('lifecycle');
+  dataDir = work.path;
 });
 afterAll(async () => {
   await emulator?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await work?.remove();
 });
 
 describe('wxlogin-server process', () => {

@@ -5,7 +5,7 @@
  * the request types derived from them are on `./schemas`; the store contract suite and the store
  * port's record types are on `./testing`. Everything else is internal to the package.
  */
-export { WechatAuthError, isWechatAuthError } from './errors.js';
+export { WechatAuthError } from './errors.js';
 export type { ErrorCode, WechatAuthErrorOptions } from './errors.js';
 export { errorFromErrcode } from './wechat/errcodes.js';
 
@@ -66,6 +66,7 @@ export { WechatOAuthClient } from './wechat/oauth.js';
 export type { OAuthScope } from './wechat/oauth.js';
 export { completeOAuthLogin, parseReturnTo } from './auth/web-login.js';
 export {
+  OAUTH_STATE_TTL_MS,
   checkOAuthState,
   createOAuthState,
   decodeStateBinding,

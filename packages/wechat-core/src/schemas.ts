@@ -1,20 +1,13 @@
 /**
- * The use-cases' input schemas and the request types derived from them: the mini-program types
- * its request bodies with these, and the cloud functions parse their events with them, so a field
- * the server accepts is the field the client sends. zod is the only thing this entry loads.
+ * The request types derived from the use-cases' input schemas, so a field the server accepts is
+ * the field the client sends (the mini-program types its request bodies with them), and what a
+ * cloud function parses its own event with (`phone`: `phoneCodeInput`). zod is the only thing
+ * this entry loads.
  */
 import type * as z from 'zod';
 import type { consentInput, loginInput, phoneInput, profileInput } from './auth/schemas.js';
 
-export {
-  consentInput,
-  loginInput,
-  parseInput,
-  phoneCodeInput,
-  phoneInput,
-  profileInput,
-  wechatCode,
-} from './auth/schemas.js';
+export { parseInput, phoneCodeInput } from './auth/schemas.js';
 
 /** POST /login, and the `login` cloud function's event. */
 export type LoginRequest = z.input<typeof loginInput>;

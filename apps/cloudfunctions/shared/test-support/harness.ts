@@ -3,9 +3,9 @@
  * the wx-server-sdk stand-in as its node_modules/wx-server-sdk, and sets the invocation's context
  * the way the cloud runtime does: WX_CONTEXT_KEYS and the WX_* variables.
  */
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type TempDir, tempDir } from '@wxlogin/test-kit';
+import { cp, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
@@ -106,13 +106,20 @@ export function setCaller(
 }
 
 export function useCloudHarness(): CloudHarness {
-  const state: { emulator?: EmulatorProcess; root?: string; routed: Set<string>; loads: number } = {
+  const state: {
+    emulator?: EmulatorProcess;
+    work?: TempDir;
+    root?: string;
+    routed: Set<string>;
+    loads: number;
+  } = {
     routed: new Set(),
     loads: 0,
   };
   beforeAll(async () => {
     state.emulator = await startEmulatorProcess({ apps: [APP] });
-    state.root = await mkdtemp(join(tmpdir(), 'wxlogin-cloud-'));
+    state.work = await tempDir('cloud');
+    state.root = state.work.path;
     process.env.WXSTANDIN_API_ORIGIN = state.emulator.url;
     process.env.WXSTANDIN_APPID = APP.appid;
     process.env.WXSTANDIN_SECRET = APP.secret;
@@ -120,7 +127,7 @@ export function useCloudHarness(): CloudHarness {
   });
   afterAll(async () => {
     await state.emulator?.stop();
-    if (state.root) await rm(state.root, { recursive: true, force: true });
+    await state.work?.remove();
   });
   return {
     get emulator() {

@@ -3,9 +3,9 @@
  * Each copy of the stand-in is loaded from its own folder, as the harness does for each built
  * cloud function; they must share one store.
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { type TempDir, tempDir } from '@wxlogin/test-kit';
+import { cp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as Sdk from 'wx-server-sdk';
@@ -35,17 +35,18 @@ interface StandinDatabaseControl {
 type Standin = typeof Sdk & { __standin: { database: StandinDatabaseControl } };
 
 const folder = fileURLToPath(new URL('./wx-server-sdk/', import.meta.url));
-const copies: string[] = [];
+const copies: TempDir[] = [];
 
 async function loadCopy(): Promise<Standin> {
-  const dir = await mkdtemp(join(tmpdir(), 'wx-standin-db-'));
-  copies.push(dir);
+  const copy = await tempDir('standin-db');
+  copies.push(copy);
+  const dir = copy.path;
   await cp(folder, dir, { recursive: true });
   return createRequire(join(dir, 'index.js'))(join(dir, 'index.js')) as Standin;
 }
 
 afterAll(async () => {
-  await Promise.all(copies.map((dir) => rm(dir, { recursive: true, force: true })));
+  await Promise.all(copies.map((copy) => copy.remove()));
 });
 
 const ENV = 'test-env-db-1a2b';

@@ -9,12 +9,15 @@
  * (cookie tossing). The JSON API keeps Bearer tokens, so a cookie never authorizes an API call
  * (no CSRF surface there).
  */
+import { OAUTH_STATE_TTL_MS } from '@wxlogin/wechat-core';
 import type { PublicUrl } from '../public-url.js';
 
-export const STATE_COOKIE = 'wxlogin_oauth';
-export const SESSION_COOKIE = 'wxlogin_session';
-export const STATE_COOKIE_SECONDS = 10 * 60;
-const STATE_COOKIE_PATH = '/oauth/wechat';
+/** Where the web login starts; its callback is below it, and the state cookie is sent only there. */
+export const LOGIN_PATH = '/oauth/wechat';
+const STATE_COOKIE = 'wxlogin_oauth';
+const SESSION_COOKIE = 'wxlogin_session';
+/** The state cookie lives as long as the state it binds. */
+export const STATE_COOKIE_SECONDS = OAUTH_STATE_TTL_MS / 1000;
 
 export interface CookieSpec {
   name: string;
@@ -29,7 +32,7 @@ export function webCookies(publicUrl: PublicUrl): { state: CookieSpec; session: 
   return {
     state: {
       name: `${prefix}${STATE_COOKIE}`,
-      options: { ...base, path: secure ? '/' : STATE_COOKIE_PATH },
+      options: { ...base, path: secure ? '/' : LOGIN_PATH },
     },
     session: { name: `${prefix}${SESSION_COOKIE}`, options: { ...base, path: '/' } },
   };

@@ -22,7 +22,7 @@ import {
 } from '@wxlogin/wechat-core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { PublicUrl } from '../public-url.js';
-import { STATE_COOKIE_SECONDS, webCookies } from './cookies.js';
+import { LOGIN_PATH, STATE_COOKIE_SECONDS, webCookies } from './cookies.js';
 import { PAGES, pageForFailure } from './error-pages.js';
 import { type ErrorPage, PAGE_HEADERS, errorPage, signedInPage, signedOutPage } from './pages.js';
 
@@ -34,8 +34,6 @@ export interface WebLoginOptions {
   /** The state's HMAC key. */
   stateSecret: string;
 }
-
-const LOGIN_PATH = '/oauth/wechat';
 
 /** Registers the web login in its own scope: cookies and form posts exist only there. */
 export function registerWebLogin(

@@ -8,9 +8,9 @@
  * Needs `mount` (root with CAP_SYS_ADMIN, as in CI's container) and util-linux's `setpriv`;
  * elsewhere the run prints a SKIP line and reports the tests as skipped.
  */
+import { tempDir } from '@wxlogin/test-kit';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,7 +27,8 @@ function tryMount(dir: string): boolean {
   }
 }
 
-const mountDir = await mkdtemp(join(tmpdir(), 'wxlogin-disk-'));
+const mount = await tempDir('disk');
+const mountDir = mount.path;
 const mounted = tryMount(mountDir);
 if (!mounted)
   process.stdout.write(
@@ -36,7 +37,7 @@ if (!mounted)
 
 afterAll(async () => {
   if (mounted) execFileSync('umount', ['-l', mountDir]);
-  await rm(mountDir, { recursive: true, force: true });
+  await mount.remove();
 });
 
 describe.skipIf(!mounted)('disk faults', () => {

@@ -1,7 +1,5 @@
 /** One emulator process and one server process per test file, and a small HTTP client for them. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type TempDir, tempDir } from '@wxlogin/test-kit';
 import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { type ServerProcess, startServerProcess } from './processes.js';
@@ -89,14 +87,14 @@ export function useStack(options: { env?: Record<string, string> } = {}): Stack 
   const state: {
     emulator?: EmulatorProcess;
     server?: ServerProcess;
-    dirs: string[];
+    dirs: TempDir[];
     servers: ServerProcess[];
     watched: Set<string>;
   } = { dirs: [], servers: [], watched: new Set() };
   const freshDir = async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'wxlogin-server-'));
+    const dir = await tempDir('server');
     state.dirs.push(dir);
-    return dir;
+    return dir.path;
   };
   beforeAll(async () => {
     state.emulator = await startEmulatorProcess({ apps: [APP, OTHER_APP, OA_APP] });
@@ -130,7 +128,7 @@ export function useStack(options: { env?: Record<string, string> } = {}): Stack 
       state.watched,
     );
     await state.emulator?.stop();
-    await Promise.all(state.dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+    await Promise.all(state.dirs.map((dir) => dir.remove()));
     expect(leaked, 'secrets found in the server logs').toEqual([]);
   }, 60_000);
   const need = <T>(value: T | undefined, what: string): T => {
@@ -145,7 +143,7 @@ export function useStack(options: { env?: Record<string, string> } = {}): Stack 
       return need(state.server, 'server');
     },
     get dataDir() {
-      return need(state.dirs[0], 'data dir');
+      return need(state.dirs[0], 'data dir').path;
     },
     async api(method, path, options = {}) {
       const headers: Record<string, string> = { ...options.headers };

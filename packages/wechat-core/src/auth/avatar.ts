@@ -31,7 +31,7 @@ const SIGNATURES: { type: string; matches: (b: Uint8Array) => boolean }[] = [
 ];
 
 /** The image type the bytes really are, or undefined. */
-export function sniffImageType(bytes: Uint8Array): string | undefined {
+function sniffImageType(bytes: Uint8Array): string | undefined {
   return SIGNATURES.find((s) => s.matches(bytes))?.type;
 }
 
@@ -74,7 +74,7 @@ export function avatarIdOf(avatarUrl: string | undefined): string | undefined {
 }
 
 /** Uploads a user keeps besides the one their profile shows; older ones are deleted. */
-export const AVATAR_HISTORY = 3;
+const AVATAR_HISTORY = 3;
 
 /**
  * Decodes and re-encodes an image (the server's is sharp): strips metadata and anything hidden

@@ -38,7 +38,7 @@ function text(value: unknown): string | undefined {
 }
 
 /** Applies one pushed user event; `appid` is the app the push came for when the body lacks it. */
-export async function handleUserEvent(
+async function handleUserEvent(
   event: PushedEvent,
   deps: Pick<AuthDeps, 'apps' | 'store' | 'now'>,
   appid?: string,

@@ -32,7 +32,7 @@ export interface PhoneNumbers {
 }
 
 /** The self-hosted way: WeChat's HTTPS API with the app's stable access token. */
-export function wechatPhoneNumbers(deps: Pick<AuthDeps, 'wechat' | 'tokens'>): PhoneNumbers {
+function wechatPhoneNumbers(deps: Pick<AuthDeps, 'wechat' | 'tokens'>): PhoneNumbers {
   return {
     async exchange({ appid, openid, code }) {
       const info = await deps.tokens.call(appid, (token) =>

@@ -21,7 +21,7 @@ import type { CallerContext } from './sessions.js';
  * overwrite what the user chose with a placeholder.
  * @see https://developers.weixin.qq.com/community/develop/doc/00022c683e8a80b29bed2142b56c01
  */
-export const ANONYMOUS_NICKNAME = '微信用户';
+const ANONYMOUS_NICKNAME = '微信用户';
 const ANONYMOUS_AVATAR =
   /^https?:\/\/thirdwx\.qlogo\.cn\/mmopen\/vi_32\/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg\/\d+$/;
 
@@ -32,7 +32,7 @@ const WECHAT_AVATAR_HOST = /^https:\/\/(thirdwx|wx)\.qlogo\.cn\//;
  * The profile fields worth keeping from a legacy userInfo (decrypted, or resolved from a
  * CloudID): a real nickname and an http(s) avatar, never the anonymous placeholders.
  */
-export function profileFromUserInfo(data: Record<string, unknown>): UserProfile {
+function profileFromUserInfo(data: Record<string, unknown>): UserProfile {
   const nickname = cleanNickname(data.nickName);
   const avatar = typeof data.avatarUrl === 'string' ? data.avatarUrl : '';
   return {

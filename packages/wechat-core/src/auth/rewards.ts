@@ -6,7 +6,7 @@
 import type { AuthDeps } from './deps.js';
 import type { CallerContext } from './sessions.js';
 
-export const WELCOME_REWARD = 'welcome';
+const WELCOME_REWARD = 'welcome';
 
 export interface WelcomeRewardResult {
   /** True only for the claim that granted it. */

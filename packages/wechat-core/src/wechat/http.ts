@@ -21,8 +21,8 @@ export interface WechatHttpOptions {
   fetch?: typeof fetch;
 }
 
-export const DEFAULT_API_ORIGIN = 'https://api.weixin.qq.com';
-export const DEFAULT_OPEN_ORIGIN = 'https://open.weixin.qq.com';
+const DEFAULT_API_ORIGIN = 'https://api.weixin.qq.com';
+const DEFAULT_OPEN_ORIGIN = 'https://open.weixin.qq.com';
 
 export interface WechatRequest {
   /** The path, also used to name the endpoint in errors: "/sns/jscode2session". */

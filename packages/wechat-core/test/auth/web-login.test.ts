@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createAuthDeps } from '../core.js';
-import { SqliteStore } from '../store/sqlite.js';
-import { codeOf } from '../test-support/errors.js';
-import { APP, useEmulator, useTempDir } from '../test-support/emulator.js';
-import { WechatOAuthClient } from '../wechat/oauth.js';
-import type { AuthDeps } from './deps.js';
-import { login } from './login.js';
-import { completeOAuthLogin, parseReturnTo, type WebLoginDeps } from './web-login.js';
+import { createAuthDeps } from '../../src/core.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { codeOf } from '../support/errors.js';
+import { APP, useEmulator, useTempDir } from '../support/emulator.js';
+import { WechatOAuthClient } from '../../src/wechat/oauth.js';
+import type { AuthDeps } from '../../src/auth/deps.js';
+import { login } from '../../src/auth/login.js';
+import { completeOAuthLogin, parseReturnTo, type WebLoginDeps } from '../../src/auth/web-login.js';
 
 const OA = { appid: 'wx0000000000oauth1', secret: 'oa-emulator-only-secret' } as const;
 const HOUR = 3600_000;
@@ -176,6 +176,10 @@ describe('completeOAuthLogin()', () => {
     for (const code of ['', 'x'.repeat(257), 'abc\u0000def', 'abc\ndef'])
       expect(await codeOf(completeOAuthLogin(code, web))).toBe('invalid_code');
     expect(await exchanges()).toBe(before);
+    // Spaces and other visible characters fit the one code rule (DevTools' mock login code has
+    // spaces): WeChat itself says whether such a code is valid.
+    expect(await codeOf(completeOAuthLogin('not a code', web))).toBe('invalid_code');
+    expect(await exchanges()).toBe(before + 1);
   });
 });
 

@@ -1,4 +1,4 @@
-import { WechatAuthError } from '../errors.js';
+import { WechatAuthError } from '../../src/errors.js';
 
 /** The WechatAuthError code a promise rejects with, or 'ok' when it resolves. */
 export async function codeOf(promise: Promise<unknown>): Promise<string> {

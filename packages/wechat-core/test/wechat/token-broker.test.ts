@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AppRegistry } from '../apps.js';
-import { WechatAuthError } from '../errors.js';
-import { SqliteStore } from '../store/sqlite.js';
-import { APP, OTHER_APP, clientFor, useEmulator, useTempDir } from '../test-support/emulator.js';
-import { StableTokenBroker } from './token-broker.js';
+import { AppRegistry } from '../../src/apps.js';
+import { WechatAuthError } from '../../src/errors.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { APP, OTHER_APP, clientFor, useEmulator, useTempDir } from '../support/emulator.js';
+import { StableTokenBroker } from '../../src/wechat/token-broker.js';
 
 const emulator = useEmulator();
 const temp = useTempDir('broker');

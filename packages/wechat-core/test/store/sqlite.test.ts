@@ -1,34 +1,24 @@
-import {
-  cp,
-  mkdtemp,
-  readFile,
-  readdir,
-  rm,
-  stat,
-  utimes,
-  writeFile,
-  mkdir,
-} from 'node:fs/promises';
+import { type TempDir, tempDir } from '@wxlogin/test-kit';
+import { cp, readFile, readdir, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'libsql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionManager } from '../auth/sessions.js';
-import { describeStoreContract } from './contract.js';
-import { SQLITE_FILE, SqliteStore } from './sqlite.js';
+import { SessionManager } from '../../src/auth/sessions.js';
+import { describeStoreContract } from '../../src/store/contract.js';
+import { SQLITE_FILE, SqliteStore } from '../../src/store/sqlite.js';
 
 const exec = promisify(execFile);
-const dirs: string[] = [];
+const dirs: TempDir[] = [];
 async function freshDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'wxlogin-sqlite-'));
+  const dir = await tempDir('sqlite');
   dirs.push(dir);
-  return dir;
+  return dir.path;
 }
 afterAll(async () => {
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  await Promise.all(dirs.map((dir) => dir.remove()));
 });
 
 // The folders go in afterAll above.

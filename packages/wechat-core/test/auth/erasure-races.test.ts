@@ -3,16 +3,16 @@
  * wrapped so that another request's work runs between two steps of a login.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthDeps } from '../core.js';
-import type { StoreDriver } from '../store/port.js';
-import { PortStore } from '../store/repositories.js';
-import { SqliteStore } from '../store/sqlite.js';
-import type { SessionRecord, SessionRepository, Store } from '../store/types.js';
-import { APP, OTHER_APP, useEmulator, useTempDir } from '../test-support/emulator.js';
-import type { AuthDeps } from './deps.js';
-import { eraseDueAccounts, requestDeletion } from './lifecycle.js';
-import { login } from './login.js';
-import { SessionManager } from './sessions.js';
+import { createAuthDeps } from '../../src/core.js';
+import type { StoreDriver } from '../../src/store/port.js';
+import { PortStore } from '../../src/store/repositories.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { SessionRecord, SessionRepository, Store } from '../../src/store/types.js';
+import { APP, OTHER_APP, useEmulator, useTempDir } from '../support/emulator.js';
+import type { AuthDeps } from '../../src/auth/deps.js';
+import { eraseDueAccounts, requestDeletion } from '../../src/auth/lifecycle.js';
+import { login } from '../../src/auth/login.js';
+import { SessionManager } from '../../src/auth/sessions.js';
 
 const emulator = useEmulator();
 const temp = useTempDir('erasure-races');

@@ -1,11 +1,9 @@
 /** Test wiring: one real emulator process per test file, and clients pointed at it. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type TempDir, tempDir } from '@wxlogin/test-kit';
 import { type EmulatorProcess, startEmulatorProcess } from '@wxlogin/wechat-emulator';
 import { afterAll, beforeAll } from 'vitest';
-import { WechatClient } from '../wechat/client.js';
-import type { WechatHttpOptions } from '../wechat/http.js';
+import { WechatClient } from '../../src/wechat/client.js';
+import type { WechatHttpOptions } from '../../src/wechat/http.js';
 
 // Test-only credentials the emulator is started with; not a real app.
 export const APP = { appid: 'wx00000000emulator', secret: 'emulator-only-secret' } as const;
@@ -41,18 +39,18 @@ export function clientFor(
 }
 
 /** A fresh temporary DATA_DIR, removed after the file's tests. */
-export function useTempDir(prefix: string): { readonly path: string } {
-  const holder: { path?: string } = {};
+export function useTempDir(label: string): { readonly path: string } {
+  let dir: TempDir | undefined;
   beforeAll(async () => {
-    holder.path = await mkdtemp(join(tmpdir(), `wxlogin-${prefix}-`));
+    dir = await tempDir(label);
   });
   afterAll(async () => {
-    if (holder.path) await rm(holder.path, { recursive: true, force: true });
+    await dir?.remove();
   });
   return {
     get path(): string {
-      if (!holder.path) throw new Error('temp dir not created yet');
-      return holder.path;
+      if (!dir) throw new Error('temp dir not created yet');
+      return dir.path;
     },
   };
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { WechatAuthError } from '../errors.js';
-import { APP, useEmulator } from '../test-support/emulator.js';
-import { WechatHttp } from './http.js';
-import { WechatOAuthClient } from './oauth.js';
+import type { WechatAuthError } from '../../src/errors.js';
+import { APP, useEmulator } from '../support/emulator.js';
+import { WechatHttp } from '../../src/wechat/http.js';
+import { WechatOAuthClient } from '../../src/wechat/oauth.js';
 
 const emulator = useEmulator();
 const oauth = () =>

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthDeps } from '../core.js';
-import { SqliteStore } from '../store/sqlite.js';
-import { codeOf } from '../test-support/errors.js';
-import { APP, OTHER_APP, useEmulator, useTempDir } from '../test-support/emulator.js';
-import type { AuthDeps } from './deps.js';
-import { login, loginWithIdentity } from './login.js';
-import { logout, me } from './account.js';
-import { type PhoneNumbers, bindPhone, bindPhoneCode } from './phone.js';
-import { updateProfile } from './profile.js';
+import { createAuthDeps } from '../../src/core.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { codeOf } from '../support/errors.js';
+import { APP, OTHER_APP, useEmulator, useTempDir } from '../support/emulator.js';
+import type { AuthDeps } from '../../src/auth/deps.js';
+import { login, loginWithIdentity } from '../../src/auth/login.js';
+import { logout, me } from '../../src/auth/account.js';
+import { type PhoneNumbers, bindPhone, bindPhoneCode } from '../../src/auth/phone.js';
+import { updateProfile } from '../../src/auth/profile.js';
 
 const emulator = useEmulator();
 const temp = useTempDir('usecases');

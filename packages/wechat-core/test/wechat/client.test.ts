@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { WechatAuthError } from '../errors.js';
-import { APP, OTHER_APP, clientFor, useEmulator } from '../test-support/emulator.js';
+import { WechatAuthError } from '../../src/errors.js';
+import { APP, OTHER_APP, clientFor, useEmulator } from '../support/emulator.js';
 
 const emulator = useEmulator();
 
