@@ -7,6 +7,7 @@ import type {
   ConsentRecord,
   IdentityRecord,
   LoginUpsertInput,
+  SessionRecord,
   UserProfile,
   UserRecord,
 } from './types.js';
@@ -45,16 +46,8 @@ export function rewardKey(userId: string, kind: string): string {
   return `${kind}:${userId}`;
 }
 
-/** The hash is bytes in every driver (Binary in MongoDB, a BLOB in SQLite). */
-export interface SessionDoc {
-  _id: string;
-  secretHash: Uint8Array;
-  userId: string;
-  appid: string;
-  createdAt: Date;
-  expiresAt: Date;
-  lastVerifiedAt: Date;
-}
+/** A session as the drivers store it; the hash is bytes in every driver (Binary, a BLOB). */
+export type SessionDoc = Omit<SessionRecord, 'id'> & { _id: string };
 
 export interface AccessTokenDoc {
   _id: string;
