@@ -65,7 +65,8 @@ export async function screenText(
  * A new cloud avatar (a cloud:// file ID) goes up for WeChat's image check instead of onto the
  * profile: WeChat downloads it through a temporary link, and the wxa_media_check event (routed to
  * the `mediacheck` cloud function) puts it on the profile when it passes. An avatar replaced while
- * pending is deleted; the profile keeps its current avatar meanwhile.
+ * pending is deleted; the profile keeps its current avatar meanwhile. Answers the user's record
+ * with the new pending avatar.
  */
 export async function submitCloudAvatar(
   fileId: string,
@@ -73,8 +74,8 @@ export async function submitCloudAvatar(
   /** The caller's record as the request read it: its pending avatar is the one replaced. */
   before: UserRecord,
   deps: Pick<AuthDeps, 'store' | 'now' | 'content' | 'cloudFiles' | 'log'>,
-): Promise<void> {
-  if (!deps.content || !deps.cloudFiles) return;
+): Promise<UserRecord> {
+  if (!deps.content || !deps.cloudFiles) return before;
   const openid = await openidOf(caller, deps);
   const mediaUrl = await deps.cloudFiles.temporaryUrl(fileId);
   const { traceId } = await deps.content.submitImage({ appid: caller.appid, openid, mediaUrl });
@@ -88,6 +89,7 @@ export async function submitCloudAvatar(
   const replaced = before.pendingAvatar?.fileId;
   if (replaced !== fileId && replaced !== user.profile.avatarUrl)
     await deleteOwnCloudAvatar(replaced, caller.userId, deps);
+  return user;
 }
 
 /**
@@ -151,15 +153,13 @@ export async function applyMediaCheck(
     found = await find();
   }
   if (!found) return 'unknown_trace';
-  const avatarId = 'userId' in found ? found.id : undefined;
-  const userId = 'userId' in found ? found.userId : found.id;
   const result = event.result as { suggest?: unknown; label?: unknown } | undefined;
   const errcode = Number(event.errcode ?? 0);
   if (errcode !== 0 || result?.suggest === 'review' || result?.suggest === undefined) {
     deps.log?.warn(
       {
         event: 'avatar_check_inconclusive',
-        ...(avatarId !== undefined ? { avatarId } : { userId }),
+        ...('userId' in found ? { avatarId: found.id } : { userId: found.id }),
         errcode,
         suggest: result?.suggest,
       },
@@ -168,29 +168,31 @@ export async function applyMediaCheck(
     return 'left_pending';
   }
   const passed = result.suggest === 'pass';
-  if (avatarId === undefined) return settleCloudAvatar(userId, traceId, passed, deps);
+  if (!('userId' in found)) return settleCloudAvatar(found, passed, deps);
   if (passed) {
-    await deps.store.avatars.approve(avatarId);
+    await deps.store.avatars.approve(found.id);
     return 'approved';
   }
   // Risky: the image goes, and so does the profile's link to it.
-  await deps.store.avatars.delete(avatarId);
-  const user = await deps.store.users.findUser(userId);
-  if (user && avatarIdOf(user.profile.avatarUrl) === avatarId)
-    await deps.store.users.clearFields(userId, ['avatarUrl'], deps.now());
+  await deps.store.avatars.delete(found.id);
+  const user = await deps.store.users.findUser(found.userId);
+  if (user && avatarIdOf(user.profile.avatarUrl) === found.id)
+    await deps.store.users.clearFields(found.userId, ['avatarUrl'], deps.now());
   return 'removed';
 }
 
-/** A cloud avatar's verdict: onto the profile, or deleted from cloud storage. */
+/**
+ * A cloud avatar's verdict: onto the profile, or deleted from cloud storage. `user` is the record
+ * found by the trace id; the settling update is conditional on that trace id.
+ */
 async function settleCloudAvatar(
-  userId: string,
-  traceId: string,
+  user: UserRecord,
   passed: boolean,
   deps: Pick<AuthDeps, 'store' | 'now' | 'cloudFiles' | 'log'>,
 ): Promise<MediaCheckOutcome> {
-  const user = await deps.store.users.findUser(userId);
-  const pending = user?.pendingAvatar;
-  if (!user || pending?.traceId !== traceId) return 'unknown_trace';
+  const pending = user.pendingAvatar;
+  if (!pending) return 'unknown_trace';
+  const userId = user.id;
   const previous = user.profile.avatarUrl;
   if (
     !passed &&

@@ -5,7 +5,7 @@
  */
 import { WechatAuthError } from '../errors.js';
 import { decryptOpenData, verifyRawDataSignature } from '../crypto/open-data.js';
-import type { UserProfile } from '../store/types.js';
+import type { UserProfile, UserRecord } from '../store/types.js';
 import { loadUser, userGone } from './account.js';
 import type { AuthDeps } from './deps.js';
 import { type PublicUser, toPublicUser } from './public-user.js';
@@ -92,6 +92,8 @@ async function checkAvatar(
   avatarUrl: string,
   userId: string,
   options: ProfileOptions,
+  /** The caller's record, read once per request (null: gone). */
+  current: () => Promise<UserRecord | null>,
   deps: Pick<AuthDeps, 'store'>,
 ): Promise<void> {
   const cloudEnv = CLOUD_FILE_ID.exec(avatarUrl)?.[1];
@@ -111,7 +113,7 @@ async function checkAvatar(
     // Another user's file (or any file of the app) is not theirs to show, nor to have deleted.
     if (
       !isOwnCloudAvatar(avatarUrl, userId) &&
-      (await deps.store.users.findUser(userId))?.profile.avatarUrl !== avatarUrl
+      (await current())?.profile.avatarUrl !== avatarUrl
     ) {
       throw new WechatAuthError(
         'bad_request',
@@ -152,15 +154,18 @@ export async function updateProfile(
   options: ProfileOptions = {},
 ): Promise<{ user: PublicUser }> {
   const parsed = parseInput(profileInput, input);
+  let read: Promise<UserRecord | null> | undefined;
+  const current = () => (read ??= deps.store.users.findUser(caller.userId));
   if ('avatarUrl' in parsed && parsed.avatarUrl !== undefined) {
-    await checkAvatar(parsed.avatarUrl, caller.userId, options, deps);
+    await checkAvatar(parsed.avatarUrl, caller.userId, options, current, deps);
   }
   // A nickname the user typed is checked before anything is stored (WeChat's own nicknames, from
   // the legacy payload, are not: WeChat vouches for them).
   if ('nickname' in parsed && parsed.nickname !== undefined)
     await screenText('nickname', parsed.nickname, caller, deps);
-  // A new cloud avatar waits for WeChat's image check (the one on the profile is left alone).
-  let cloudAvatarPending = false;
+  // A new cloud avatar waits for WeChat's image check (the one on the profile is left alone);
+  // `pending` is the user record as that left it.
+  let pending: UserRecord | undefined;
   if (
     'avatarUrl' in parsed &&
     parsed.avatarUrl !== undefined &&
@@ -168,12 +173,10 @@ export async function updateProfile(
     deps.content &&
     deps.cloudFiles
   ) {
-    const current = await loadUser(caller.userId, deps);
-    if (!current) throw userGone();
-    if (parsed.avatarUrl !== current.profile.avatarUrl) {
-      await submitCloudAvatar(parsed.avatarUrl, caller, current, deps);
-      cloudAvatarPending = true;
-    }
+    const user = await current();
+    if (!user) throw userGone();
+    if (parsed.avatarUrl !== user.profile.avatarUrl)
+      pending = await submitCloudAvatar(parsed.avatarUrl, caller, user, deps);
   }
   if ('encryptedData' in parsed) {
     // Decrypt first: a stale key fails here as session_key_stale, before the signature check
@@ -188,11 +191,9 @@ export async function updateProfile(
   }
   const profile: UserProfile = {
     ...(parsed.nickname !== undefined ? { nickname: parsed.nickname } : {}),
-    ...(parsed.avatarUrl !== undefined && !cloudAvatarPending
-      ? { avatarUrl: parsed.avatarUrl }
-      : {}),
+    ...(parsed.avatarUrl !== undefined && !pending ? { avatarUrl: parsed.avatarUrl } : {}),
   };
-  return saveProfile(profile, caller, deps);
+  return saveProfile(profile, caller, deps, pending);
 }
 
 /**
@@ -225,11 +226,13 @@ async function saveProfile(
   profile: UserProfile,
   caller: CallerContext,
   deps: Pick<AuthDeps, 'store' | 'now' | 'cloudFiles' | 'log'>,
+  /** The record as the request already has it, answered when there is nothing to save. */
+  unchanged?: UserRecord,
 ): Promise<{ user: PublicUser }> {
   let user =
     Object.keys(profile).length > 0
       ? await deps.store.users.updateProfile(caller.userId, profile, deps.now())
-      : await loadUser(caller.userId, deps);
+      : (unchanged ?? (await loadUser(caller.userId, deps)));
   if (!user) throw userGone();
   // An avatar chosen now wins over one still awaiting its image check.
   if (profile.avatarUrl !== undefined) user = await dropPendingAvatar(user, deps);
