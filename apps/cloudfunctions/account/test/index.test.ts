@@ -80,7 +80,6 @@ describe('cloud function account (built index.js, wx-server-sdk stand-in)', () =
     vi.setSystemTime(Date.now() + 7 * DAY + 60_000);
     // A timer trigger runs in the function's environment, with no caller.
     setCaller(undefined);
-    process.env.TCB_ENV = CLOUD_ENV;
     const swept = await account(
       { Type: 'timer', TriggerName: 'eraseDueAccounts', Time: new Date().toISOString() },
       {},

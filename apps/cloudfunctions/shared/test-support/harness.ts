@@ -74,10 +74,14 @@ interface StandinFiles {
   deleted(): string[];
 }
 
-function standinFiles(): StandinFiles {
-  const standin = fileURLToPath(new URL('./wx-server-sdk/index.js', import.meta.url));
-  const sdk = createRequire(standin)(standin) as { __standin: { files: StandinFiles } };
-  return sdk.__standin.files;
+/** The stand-in's test controls (its database and storage state is shared by every copy). */
+function standin(): { database: StandinDatabase; files: StandinFiles } {
+  const sdk = fileURLToPath(new URL('./wx-server-sdk/index.js', import.meta.url));
+  return (
+    createRequire(sdk)(sdk) as {
+      __standin: { database: StandinDatabase; files: StandinFiles };
+    }
+  ).__standin;
 }
 
 /** What the runtime sets for one invocation by this user. */
@@ -109,17 +113,18 @@ export function useCloudHarness(): CloudHarness {
   const state: {
     emulator?: EmulatorProcess;
     work?: TempDir;
-    root?: string;
     routed: Set<string>;
+    /** Functions deployed as built, by name: node caches the module of a path anyway. */
+    deployed: Map<string, Promise<CloudMain>>;
     loads: number;
   } = {
     routed: new Set(),
+    deployed: new Map(),
     loads: 0,
   };
   beforeAll(async () => {
     state.emulator = await startEmulatorProcess({ apps: [APP] });
     state.work = await tempDir('cloud');
-    state.root = state.work.path;
     process.env.WXSTANDIN_API_ORIGIN = state.emulator.url;
     process.env.WXSTANDIN_APPID = APP.appid;
     process.env.WXSTANDIN_SECRET = APP.secret;
@@ -129,23 +134,35 @@ export function useCloudHarness(): CloudHarness {
     await state.emulator?.stop();
     await state.work?.remove();
   });
+  /** Copies a built function and the stand-in SDK into a folder of its own, and loads it. */
+  async function deploy(folder: string, name: string, config?: object): Promise<CloudMain> {
+    if (!state.work) throw new Error('harness not started');
+    const dir = join(state.work.path, folder);
+    await cp(join(await cloudfunctionRoot(), name), dir, { recursive: true });
+    if (config) await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+    const sdk = fileURLToPath(new URL('./wx-server-sdk', import.meta.url));
+    await cp(sdk, join(dir, 'node_modules', 'wx-server-sdk'), { recursive: true });
+    const loaded = createRequire(join(dir, 'index.js'))(join(dir, 'index.js')) as {
+      main?: CloudMain;
+    };
+    if (typeof loaded.main !== 'function') throw new Error(`${name}/index.js exports no main`);
+    return loaded.main;
+  }
   return {
     get emulator() {
       if (!state.emulator) throw new Error('emulator not started');
       return state.emulator;
     },
     get database() {
-      const standin = fileURLToPath(new URL('./wx-server-sdk/index.js', import.meta.url));
-      const sdk = createRequire(standin)(standin) as { __standin: { database: StandinDatabase } };
-      return sdk.__standin.database;
+      return standin().database;
     },
     async visit(openid) {
       if (!state.emulator) throw new Error('emulator not started');
       await state.emulator.control.mintLoginCode({ appid: APP.appid, openid });
     },
-    deletedFiles: () => standinFiles().deleted(),
-    putFile: (fileID, bytes = PNG_BYTES) => standinFiles().put(fileID, bytes),
-    hasFile: (fileID) => standinFiles().has(fileID),
+    deletedFiles: () => standin().files.deleted(),
+    putFile: (fileID, bytes = PNG_BYTES) => standin().files.put(fileID, bytes),
+    hasFile: (fileID) => standin().files.has(fileID),
     async routeMediaChecks(mediacheck) {
       if (!state.emulator) throw new Error('emulator not started');
       const { checks } = await state.emulator.control.mediaChecks();
@@ -158,20 +175,18 @@ export function useCloudHarness(): CloudHarness {
       }
       return answers;
     },
-    async load(name, options) {
-      if (!state.root) throw new Error('harness not started');
-      state.loads += 1;
-      const dir = join(state.root, options?.config ? `${name}-${state.loads}` : name);
-      await cp(join(await cloudfunctionRoot(), name), dir, { recursive: true });
-      if (options?.config)
-        await writeFile(join(dir, 'config.json'), JSON.stringify(options.config));
-      const standin = fileURLToPath(new URL('./wx-server-sdk', import.meta.url));
-      await cp(standin, join(dir, 'node_modules', 'wx-server-sdk'), { recursive: true });
-      const loaded = createRequire(join(dir, 'index.js'))(join(dir, 'index.js')) as {
-        main?: CloudMain;
-      };
-      if (typeof loaded.main !== 'function') throw new Error(`${name}/index.js exports no main`);
-      return loaded.main;
+    load(name, options) {
+      if (options?.config) {
+        state.loads += 1;
+        return deploy(`${name}-${state.loads}`, name, options.config);
+      }
+      let deployed = state.deployed.get(name);
+      if (!deployed) {
+        deployed = deploy(name, name);
+        state.deployed.set(name, deployed);
+        deployed.catch(() => state.deployed.delete(name));
+      }
+      return deployed;
     },
   };
 }
