@@ -37,8 +37,6 @@ export class AuthService {
   private loginInFlight: Promise<void> | undefined;
   /** wx.checkSession is asked once per launch, not before every request. */
   private sessionChecked = false;
-  /** Logged in this launch, for a backend without sessions (the cloud functions). */
-  private loggedInWithoutSession = false;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxRetryAfterSeconds: number;
@@ -74,7 +72,8 @@ export class AuthService {
   async ensureLoggedIn(): Promise<void> {
     if (this.loginInFlight) return this.loginInFlight;
     if (!this.transport.capabilities.sessions) {
-      if (!this.loggedInWithoutSession) await this.login();
+      // Without sessions, a user this launch logged in is all there is to keep.
+      if (!this.user) await this.login();
       return;
     }
     if (this.storedSession()) {
@@ -135,7 +134,6 @@ export class AuthService {
     const session = this.storedSession();
     this.wx.removeStorageSync(SESSION_STORAGE_KEY);
     this.sessionChecked = false;
-    this.loggedInWithoutSession = false;
     this.user = undefined;
     if (session && this.transport.capabilities.sessions) {
       await this.transport.call('logout', undefined, session.token).catch(() => undefined);
@@ -166,7 +164,6 @@ export class AuthService {
     const result = await this.transport.call('login', { code });
     if (result.session) this.wx.setStorageSync(SESSION_STORAGE_KEY, result.session);
     this.sessionChecked = true;
-    this.loggedInWithoutSession = !this.transport.capabilities.sessions;
     this.user = result.user;
   }
 

@@ -57,7 +57,6 @@ export interface Routes {
   /** 账号与安全: a copy of the data, the devices, deletion and its cancel, the privacy consent. */
   exportData: { body: undefined; answer: AccountExport };
   sessions: { body: undefined; answer: { sessions: SessionInfo[] } };
-  endSession: { body: { id: string }; answer: undefined };
   /** Every session but this one (退出其他设备). */
   endOtherSessions: { body: undefined; answer: { ended: number } };
   deleteAccount: { body: undefined; answer: { deletion: DeletionInfo } };
@@ -102,13 +101,8 @@ export interface Transport {
   legacyProfileBody(detail: LegacyUserInfo): ProfileBody | undefined;
 }
 
-/** Each route's method and path; a route whose path names the body's id sends no body. */
-const HTTP_ROUTES: {
-  [R in Route]: {
-    method: 'GET' | 'POST' | 'DELETE';
-    path: string | ((body: Routes[R]['body']) => string);
-  };
-} = {
+/** Each route's method and path. */
+const HTTP_ROUTES: { [R in Route]: { method: 'GET' | 'POST' | 'DELETE'; path: string } } = {
   login: { method: 'POST', path: '/login' },
   me: { method: 'GET', path: '/me' },
   userinfo: { method: 'POST', path: '/userinfo' },
@@ -117,7 +111,6 @@ const HTTP_ROUTES: {
   welcomeReward: { method: 'POST', path: '/rewards/welcome' },
   exportData: { method: 'GET', path: '/me/export' },
   sessions: { method: 'GET', path: '/me/sessions' },
-  endSession: { method: 'DELETE', path: (body) => `/me/sessions/${encodeURIComponent(body.id)}` },
   endOtherSessions: { method: 'POST', path: '/me/sessions/end-others' },
   deleteAccount: { method: 'DELETE', path: '/me' },
   cancelDeletion: { method: 'POST', path: '/me/deletion/cancel' },
@@ -126,7 +119,7 @@ const HTTP_ROUTES: {
 
 /**
  * Cloud function per route (and the `account` function's action): no session in the cloud, so
- * "me" is the idempotent login. The device list and ending a session have none (the cloud has no
+ * "me" is the idempotent login. The device list and ending other sessions have none (the cloud has no
  * sessions): they answer not_found there; logout has nothing to end.
  */
 const CLOUD_ROUTES: { readonly [R in Route]?: { name: string; action?: string } } = {
@@ -176,8 +169,7 @@ export class HttpTransport implements Transport {
     body: Routes[R]['body'],
     token?: string,
   ): Promise<Routes[R]['answer']> {
-    const { method, path: where } = HTTP_ROUTES[route];
-    const path = typeof where === 'string' ? where : where(body);
+    const { method, path } = HTTP_ROUTES[route];
     const answer = await new Promise<{
       statusCode: number;
       data: unknown;
@@ -186,7 +178,7 @@ export class HttpTransport implements Transport {
       this.wx.request({
         url: `${this.baseUrl}${path}`,
         method,
-        ...(body === undefined || typeof where !== 'string' ? {} : { data: body }),
+        ...(body === undefined ? {} : { data: body }),
         header: { 'content-type': 'application/json', ...this.headers(token) },
         timeout: this.options.timeoutMs ?? 10_000,
         success: resolve,
