@@ -64,12 +64,15 @@ const CALLER_SOURCES = ['wx_client', 'wx_devtools', 'wx_localdebug', 'wx_http', 
  */
 export function calledByClient(event: unknown): boolean {
   return (
-    !event ||
-    typeof event !== 'object' ||
-    Array.isArray(event) ||
+    !isEventObject(event) ||
     'userInfo' in event ||
     invocationSources().some((s) => CALLER_SOURCES.includes(s))
   );
+}
+
+/** Events are JSON objects; anything else (null, an array, a string) is no event of ours. */
+function isEventObject(event: unknown): event is Record<string, unknown> {
+  return typeof event === 'object' && event !== null && !Array.isArray(event);
 }
 
 let opened: Promise<Store> | undefined;
@@ -176,10 +179,9 @@ export async function respond<T extends object>(
 
 /** The event's own fields: the platform adds userInfo ({ appId, openId }) to every event. */
 export function eventObject(event: unknown): Record<string, unknown> {
-  if (!event || typeof event !== 'object' || Array.isArray(event)) {
+  if (!isEventObject(event))
     throw new WechatAuthError('bad_request', 'the event must be an object');
-  }
-  const { userInfo: _platform, ...own } = event as Record<string, unknown>;
+  const { userInfo: _platform, ...own } = event;
   return own;
 }
 
