@@ -3,8 +3,11 @@
  * getTempFileURL and deleteFile: per-file answers, 1 to 50 IDs, links that download the file
  * until it is deleted or maxAge runs out.
  */
+import { cp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '@wxlogin/test-kit';
 import type * as Sdk from 'wx-server-sdk';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -22,6 +25,27 @@ sdk.init({ env: sdk.DYNAMIC_CURRENT_ENV });
 const file = (name: string) => `cloud://env-1.7465-env-1-1250000000/avatars/${name}`;
 
 describe('wx-server-sdk stand-in: cloud storage', () => {
+  it('rejects both calls before init(), as every cloud API does', async () => {
+    // A copy of its own: this file's stand-in is initialised above.
+    const dir = await tempDir('standin-storage');
+    try {
+      await cp(dirname(index), dir.path, { recursive: true });
+      const fresh = createRequire(join(dir.path, 'index.js'))(
+        join(dir.path, 'index.js'),
+      ) as Standin;
+      for (const call of [
+        () => fresh.getTempFileURL({ fileList: [file('a.png')] }),
+        () => fresh.deleteFile({ fileList: [file('a.png')] }),
+      ])
+        await expect(call()).rejects.toMatchObject({
+          errCode: -1,
+          errMsg: expect.stringMatching(/please call init first$/) as unknown,
+        });
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it('answers each file on its own; a link downloads the file until it is deleted', async () => {
     const bytes = new Uint8Array([1, 2, 3, 4]);
     sdk.__standin.files.put(file('a.png'), bytes);

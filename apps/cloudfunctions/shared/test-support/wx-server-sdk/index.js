@@ -106,9 +106,14 @@ function readDeclaredOpenApis() {
   }
 }
 
-async function callOpenApi(api, path, body) {
+/** What every cloud API does before init(): reject with -1, as the SDK does. */
+function requireInit(api) {
   if (!initialized)
     throw new CloudSDKError(-1, `${api}:fail Cloud API isn't enabled, please call init first`);
+}
+
+async function callOpenApi(api, path, body) {
+  requireInit(api);
   if (!declaredOpenApis().includes(api.replace(/^openapi\./, '')))
     throw new CloudSDKError(
       -604101,
@@ -152,7 +157,7 @@ const openapi = {
   },
 };
 
-const storageApi = createStorageApi({ isInitialized: () => initialized, CloudSDKError });
+const storageApi = createStorageApi({ requireInit, CloudSDKError });
 
 module.exports = {
   init,

@@ -58,12 +58,9 @@ function checkList(api, fileList, CloudSDKError) {
     throw new CloudSDKError(-501007, `${api}:fail fileList must be 1 to 50 file IDs`);
 }
 
-function createStorageApi({ isInitialized, CloudSDKError }) {
-  const notInitialized = (api) =>
-    new CloudSDKError(-1, `${api}:fail Cloud API isn't enabled, please call init first`);
-
+function createStorageApi({ requireInit, CloudSDKError }) {
   async function getTempFileURL(option) {
-    if (!isInitialized()) throw notInitialized('getTempFileURL');
+    requireInit('getTempFileURL');
     const fileList = option?.fileList;
     checkList('getTempFileURL', fileList, CloudSDKError);
     const base = await origin();
@@ -94,7 +91,7 @@ function createStorageApi({ isInitialized, CloudSDKError }) {
   // An ID of another environment or not a cloud:// ID is answered with a non-zero status, not an
   // exception; a cloud:// ID is deleted (whether or not a test put it) and recorded.
   async function deleteFile(option) {
-    if (!isInitialized()) throw notInitialized('deleteFile');
+    requireInit('deleteFile');
     const fileList = option?.fileList;
     checkList('deleteFile', fileList, CloudSDKError);
     return {
