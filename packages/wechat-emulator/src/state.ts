@@ -51,8 +51,7 @@ export class EmulatorState {
     readonly devtoolsApps: ReadonlySet<string> = new Set(),
     private readonly log: (line: string) => void = () => undefined,
   ) {
-    this.parts = createParts(() => this.now(), devtoolsApps, log);
-    this.reset();
+    this.parts = this.startOver();
   }
 
   /** Mini-program users, login codes (jscode2session, DevTools mode) and phone codes. */
@@ -92,10 +91,15 @@ export class EmulatorState {
   }
 
   reset(): void {
+    this.parts = this.startOver();
+  }
+
+  /** The apps and clock as started, and every part built anew (none can keep a stale map). */
+  private startOver(): ReturnType<typeof createParts> {
     this.apps.clear();
     for (const app of this.initialApps) this.apps.set(app.appid, { ...app });
     this.clockOffsetMs = 0;
-    this.parts = createParts(() => this.now(), this.devtoolsApps, this.log);
+    return createParts(() => this.now(), this.devtoolsApps, this.log);
   }
 
   /** Checks appid and secret the way WeChat does: 40013 for an unknown appid, 40125 for a wrong secret. */
