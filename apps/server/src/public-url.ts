@@ -5,30 +5,40 @@
  * it over with `bound()`, and reading it before that is a programming error.
  */
 export class PublicUrl {
-  #href: string | undefined;
+  /** Parsed once, when the URL is known (not on every request that reads it). */
+  #url: { href: string; origin: string; secure: boolean } | undefined;
 
   constructor(configured: string | undefined) {
-    this.#href = configured;
+    if (configured !== undefined) this.#url = parse(configured);
   }
 
   /** After listen(): the default takes the bound port (a configured URL stays as it is). */
   bound(port: number): void {
-    this.#href ??= `http://127.0.0.1:${port}`;
+    this.#url ??= parse(`http://127.0.0.1:${port}`);
   }
 
   /** Without a trailing slash, e.g. https://login.example.com. */
   get href(): string {
-    if (this.#href === undefined)
-      throw new Error('the public URL is read before the server listens');
-    return this.#href;
+    return this.known().href;
   }
 
   get origin(): string {
-    return new URL(this.href).origin;
+    return this.known().origin;
   }
 
   /** Whether browsers get Secure cookies: everything but plain http on this machine. */
   get secure(): boolean {
-    return new URL(this.href).protocol === 'https:';
+    return this.known().secure;
   }
+
+  private known(): { href: string; origin: string; secure: boolean } {
+    if (this.#url === undefined)
+      throw new Error('the public URL is read before the server listens');
+    return this.#url;
+  }
+}
+
+function parse(href: string): { href: string; origin: string; secure: boolean } {
+  const url = new URL(href);
+  return { href, origin: url.origin, secure: url.protocol === 'https:' };
 }

@@ -52,6 +52,12 @@ export const PAGES = {
   },
 } satisfies Record<string, ErrorPage>;
 
+/** WeChat failing or slow: one page, with the status of each code. */
+const WECHAT_DOWN = {
+  title: '微信暂时无法访问',
+  detail: 'WeChat did not answer properly. Please try again in a moment.',
+};
+
 /** Page copy for the failures a sign-in can meet; anything else is "something went wrong". */
 const FAILURE_COPY: Partial<Record<ErrorCode, { title: string; detail: string }>> = {
   code_used: {
@@ -62,14 +68,8 @@ const FAILURE_COPY: Partial<Record<ErrorCode, { title: string; detail: string }>
     title: '授权码无效或已过期',
     detail: 'WeChat did not accept this sign-in code. Please start again.',
   },
-  wechat_unavailable: {
-    title: '微信暂时无法访问',
-    detail: 'WeChat did not answer properly. Please try again in a moment.',
-  },
-  wechat_timeout: {
-    title: '微信暂时无法访问',
-    detail: 'WeChat did not answer properly. Please try again in a moment.',
-  },
+  wechat_unavailable: WECHAT_DOWN,
+  wechat_timeout: WECHAT_DOWN,
   store_unavailable: {
     title: '服务暂时不可用',
     detail: 'Our database is unavailable. Please try again in a moment.',

@@ -62,7 +62,9 @@ function webRoutes(
   callbackLimit: RouteShorthandOptions,
 ): void {
   const web = { ...deps, oauth: options.oauth, officialAccount: options.officialAccount };
-  const cookies = () => webCookies(options.publicUrl);
+  // Built on first use: the public URL is known once the server listens.
+  let specs: ReturnType<typeof webCookies> | undefined;
+  const cookies = () => (specs ??= webCookies(options.publicUrl));
 
   const sendPage = (
     reply: FastifyReply,
