@@ -25,7 +25,6 @@ const emulator = await startEmulatorProcess({ apps: [APP] });
 /** @type {BenchContext} */
 const ctx = {
   emulator,
-  control: emulator.control,
   work: work.path,
   app: APP,
   row: (figure, value, unit, target, met) => {

@@ -8,7 +8,7 @@ import { folderBytes, spawnUntilListening } from '@wxlogin/test-kit';
 import autocannon from 'autocannon';
 
 /** @import { ListeningProcess } from '@wxlogin/test-kit' */
-/** @import { EmulatorControl, EmulatorProcess } from '@wxlogin/wechat-emulator' */
+/** @import { EmulatorProcess } from '@wxlogin/wechat-emulator' */
 /** @import { Options, Result } from 'autocannon' */
 
 /** The bench's folder: floor.mjs is here, and a child that imports the core runs from here. */
@@ -48,7 +48,6 @@ export const log = (line) => {
  * What run.mjs hands each scenario. A scenario records its rows in the order they are printed.
  * @typedef {object} BenchContext
  * @property {EmulatorProcess} emulator The WeChat stand-in every process under test talks to.
- * @property {EmulatorControl} control Its control API: codes, call counts.
  * @property {string} work A folder for the scenarios' data dirs, removed after the run.
  * @property {{ appid: string, secret: string }} app The app the emulator knows.
  * @property {(figure: string, value: number, unit: string, target: string, met: Row['met']) => void} row
@@ -93,11 +92,11 @@ export function startServer({ app, emulator }, dataDir) {
  * @param {BenchContext} ctx
  * @param {number} users
  */
-export async function mintCodePool({ control, app }, users) {
+export async function mintCodePool({ emulator, app }, users) {
   /** @type {string[]} */
   const pool = [];
   for (let i = 0; i < users; i += 1) {
-    const minted = await control.mintLoginCodes({ appid: app.appid, count: 100 });
+    const minted = await emulator.control.mintLoginCodes({ appid: app.appid, count: 100 });
     pool.push(...minted.codes);
   }
   return pool;
@@ -183,8 +182,8 @@ export async function login(url, code) {
  * @param {string} url
  * @param {{ openid?: string }} [user]
  */
-export async function loginOnce({ control, app }, url, user = {}) {
-  const { code } = await control.mintLoginCode({ appid: app.appid, ...user });
+export async function loginOnce({ emulator, app }, url, user = {}) {
+  const { code } = await emulator.control.mintLoginCode({ appid: app.appid, ...user });
   return login(url, code);
 }
 
@@ -192,7 +191,4 @@ export async function loginOnce({ control, app }, url, user = {}) {
  * Bytes of a folder as shipped: its node_modules (wx-server-sdk, installed in the cloud) left out.
  * @param {string} dir
  */
-export async function shippedBytes(dir) {
-  const modules = await folderBytes(join(dir, 'node_modules')).catch(() => 0);
-  return (await folderBytes(dir)) - modules;
-}
+export const shippedBytes = (dir) => folderBytes(dir, { skip: 'node_modules' });

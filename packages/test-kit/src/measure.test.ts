@@ -14,6 +14,11 @@ describe('folderBytes', () => {
       await writeFile(join(dir.path, 'a', 'b', 'two'), 'y'.repeat(32));
       await symlink(join(dir.path, 'a'), join(dir.path, 'loop'));
       expect(await folderBytes(dir.path)).toBe(42);
+      // A folder of that name is left out at any depth.
+      await mkdir(join(dir.path, 'a', 'node_modules'));
+      await writeFile(join(dir.path, 'a', 'node_modules', 'dep'), 'z'.repeat(100));
+      expect(await folderBytes(dir.path, { skip: 'node_modules' })).toBe(42);
+      expect(await folderBytes(dir.path)).toBe(142);
     } finally {
       await dir.remove();
     }

@@ -9,13 +9,17 @@ export async function residentBytes(pid: number): Promise<number> {
   return match ? Number(match[1]) * 1024 : Number.NaN;
 }
 
-/** Bytes of every file under a folder, followed into subfolders (links are not followed). */
-export async function folderBytes(dir: string): Promise<number> {
+/**
+ * Bytes of every file under a folder, followed into subfolders (links are not followed); a
+ * subfolder named `skip` is left out wherever it is (node_modules: what is installed, not shipped).
+ */
+export async function folderBytes(dir: string, options: { skip?: string } = {}): Promise<number> {
   let total = 0;
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) total += await folderBytes(path);
-    else if (entry.isFile()) total += (await stat(path)).size;
+    if (entry.isDirectory()) {
+      if (entry.name !== options.skip) total += await folderBytes(path, options);
+    } else if (entry.isFile()) total += (await stat(path)).size;
   }
   return total;
 }

@@ -9,7 +9,8 @@ import { login, postJson, startServer } from '../support.mjs';
 
 /** @param {BenchContext} ctx */
 export async function phone(ctx) {
-  const { control, app, log, row } = ctx;
+  const { emulator, app, log, row } = ctx;
+  const { control } = emulator;
   log('phone: 1,000 concurrent POST /phone on a fresh server');
   const running = await startServer(ctx, join(ctx.work, 'phone'));
   // 20 users of 50 sessions each (the per-user phone limit is off for the bench).
